@@ -1,0 +1,127 @@
+import type { Dispatcher } from 'undici';
+import { RefreshTokenError, type CredentialSource, type Credentials } from './auth.js';
+import { ModelClientError } from './errors.js';
+import type { HookFanout } from './hook-fanout.js';
+import { sendWithRetries, type HttpRequestSpec, type OpenResponse } from './http-transport.js';
+import type { ModelInfo, ReasoningEffort, ReasoningSummary, Verbosity } from './model-info.js';
+import type { ProviderConfig } from './provider.js';
+
+/**
+ * Where a session comes from (Codex's `SessionSource`). Sub-agents send `x-openai-subagent` with
+ * their label (`review`, `compact`, `collab_spawn`, `memory_consolidation`, or a free-form one).
+ */
+export type SessionSource = 'cli' | 'vscode' | 'exec' | 'mcp' | 'unknown' | { readonly subagent: string };
+
+/** The session-scoped state every turn shares (what Codex keeps in `ModelClientState`). @internal */
+export interface ClientContext {
+  readonly provider: ProviderConfig;
+  readonly credentials: CredentialSource | undefined;
+  readonly hooks: HookFanout;
+  readonly conversationId: string;
+  readonly model: string;
+  readonly reasoningEffort: ReasoningEffort | undefined;
+  readonly reasoningSummary: ReasoningSummary | undefined;
+  readonly verbosity: Verbosity | undefined;
+  readonly modelInfo: Partial<ModelInfo>;
+  readonly sessionSource: SessionSource;
+  readonly originator: string;
+  readonly userAgent: string;
+  readonly betaFeatures: readonly string[];
+  readonly requestCompression: boolean;
+  readonly showRawAgentReasoning: boolean;
+  readonly dispatcher: Dispatcher;
+  readonly random: () => number;
+}
+
+/** Resolves the current credentials, mapping any failure to a `ModelClientError`. */
+export async function resolveCredentials(ctx: ClientContext): Promise<Credentials | undefined> {
+  if (ctx.credentials === undefined) return undefined;
+  try {
+    return await ctx.credentials.credentials();
+  } catch (error) {
+    if (error instanceof ModelClientError) throw error;
+    throw new ModelClientError({
+      kind: 'io',
+      message: `cannot load credentials (${ctx.credentials.description}): ${(error as Error).message}`,
+      source: 'client',
+      status: 500,
+      cause: error,
+    });
+  }
+}
+
+/** Sets `Authorization` (and `ChatGPT-Account-ID`) last, so they win over every other header (§3.1). */
+export function applyCredentials(headers: Record<string, string | string[]>, creds: Credentials | undefined): void {
+  if (creds === undefined) return;
+  headers['authorization'] = `Bearer ${creds.token}`;
+  if (creds.accountId !== undefined) headers['chatgpt-account-id'] = creds.accountId;
+  else delete headers['chatgpt-account-id'];
+}
+
+/** The headers Codex's HTTP client puts on every request: provider headers, originator, User-Agent. */
+export function defaultHeaders(ctx: ClientContext): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = { ...ctx.provider.headers };
+  headers['originator'] = ctx.originator;
+  headers['user-agent'] = ctx.userAgent;
+  if (typeof ctx.sessionSource === 'object') headers['x-openai-subagent'] = ctx.sessionSource.subagent;
+  return headers;
+}
+
+/** Options of one HTTP call through {@link openHttp}. */
+export interface OpenOptions {
+  readonly hooks: HookFanout;
+  readonly signal: AbortSignal | undefined;
+  /** Run the 401 recovery loop (§4.5). Compact does not (§2.5). */
+  readonly recoverUnauthorized: boolean;
+}
+
+/**
+ * One HTTP call with Codex's 401 loop around the transport retry loop (§4.5): resolve
+ * credentials, build the request, send it with retries; on a 401, run the next recovery step and
+ * start again (the attempt counter restarts at 0). A permanent refresh failure ends with
+ * `refresh_token_failed`, a transient one with `io`; with no step left, the mapped 401.
+ */
+export async function openHttp(
+  ctx: ClientContext,
+  build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
+  options: OpenOptions,
+): Promise<OpenResponse> {
+  const recovery = options.recoverUnauthorized ? ctx.credentials?.unauthorizedRecovery?.() : undefined;
+  for (;;) {
+    const creds = await resolveCredentials(ctx);
+    const spec = await build(creds);
+    try {
+      return await sendWithRetries(spec, {
+        maxRetries: ctx.provider.requestMaxRetries,
+        baseDelayMs: ctx.provider.retryBaseDelayMs,
+        idleTimeoutMs: ctx.provider.streamIdleTimeoutMs,
+        dispatcher: ctx.dispatcher,
+        hooks: options.hooks,
+        signal: options.signal,
+        random: ctx.random,
+      });
+    } catch (error) {
+      if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !recovery?.hasNext()) throw error;
+      try {
+        await recovery.next();
+      } catch (refreshError) {
+        throw recoveryFailure(refreshError, error);
+      }
+    }
+  }
+}
+
+function recoveryFailure(refreshError: unknown, unauthorized: ModelClientError): ModelClientError {
+  const message = refreshError instanceof Error ? refreshError.message : String(refreshError);
+  if (refreshError instanceof RefreshTokenError && refreshError.permanent) {
+    return new ModelClientError({
+      kind: 'refresh_token_failed',
+      message: `Your access token could not be refreshed (${refreshError.reason}): ${message}`,
+      source: 'client',
+      status: 401,
+      cause: refreshError,
+      ...(unauthorized.upstream ? { upstream: unauthorized.upstream } : {}),
+    });
+  }
+  return new ModelClientError({ kind: 'io', message, source: 'client', status: 502, cause: refreshError });
+}

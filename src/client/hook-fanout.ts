@@ -1,0 +1,58 @@
+import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../telemetry/hooks.js';
+
+/**
+ * Calls every registered hook set, each call guarded: a hook that throws is ignored, so telemetry
+ * can never break a request (telemetry contract, principle 5).
+ */
+export class HookFanout {
+  readonly #hooks: readonly TelemetryHooks[];
+
+  constructor(hooks: readonly (TelemetryHooks | undefined)[]) {
+    this.#hooks = hooks.filter((h): h is TelemetryHooks => h !== undefined);
+  }
+
+  /** A fan-out that also calls `extra`, or this one when there is none. */
+  with(extra: TelemetryHooks | undefined): HookFanout {
+    return extra === undefined ? this : new HookFanout([...this.#hooks, extra]);
+  }
+
+  onRequest(attempt: number, status: number | null, error: TransportError | null, durationMs: number): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onRequest?.(attempt, status, error, durationMs);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+
+  onSsePoll(result: SsePoll, durationMs: number): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onSsePoll?.(result, durationMs);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+
+  onWsRequest(durationMs: number, error: { readonly kind: string; readonly message: string } | null): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onWsRequest?.(durationMs, error);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+
+  onWsEvent(result: WsPoll, durationMs: number): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onWsEvent?.(result, durationMs);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { STATUS_CODES } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { TransportError } from '../telemetry/hooks.js';
+import { mapHttpError, ModelClientError } from './errors.js';
+import type { HeaderMap } from './header-map.js';
+import type { HookFanout } from './hook-fanout.js';
+import { backoffMs, shouldRetryAttempt, type AttemptOutcome } from './retry.js';
+
+/** One upstream HTTP request, re-sent unchanged on every attempt. */
+export interface HttpRequestSpec {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Uint8Array | string | undefined;
+}
+
+/** A 2xx upstream response whose body has not been read yet. */
+export interface OpenResponse {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  readonly body: Dispatcher.ResponseData['body'];
+}
+
+/** How {@link sendWithRetries} behaves. */
+export interface SendOptions {
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  /** Longest wait for the response head and between body chunks, in ms. */
+  readonly idleTimeoutMs: number;
+  readonly dispatcher: Dispatcher;
+  readonly hooks: HookFanout;
+  readonly signal: AbortSignal | undefined;
+  readonly random: () => number;
+}
+
+let sharedAgent: Agent | undefined;
+
+/** The process-wide connection pool every client uses unless given its own dispatcher. */
+export function defaultDispatcher(): Dispatcher {
+  sharedAgent ??= new Agent({ keepAliveTimeout: 4_000, connections: 256 });
+  return sharedAgent;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The error an aborted signal leaves behind. */
+export function abortedError(cause?: unknown): ModelClientError {
+  return new ModelClientError({ kind: 'aborted', message: 'request aborted by the caller', source: 'client', cause });
+}
+
+function describeNetworkError(error: unknown): { outcome: AttemptOutcome; transport: TransportError } {
+  const err = error as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return { outcome: { kind: 'timeout' }, transport: { kind: 'timeout', message: 'timeout' } };
+  }
+  const causeCode = typeof err.cause?.code === 'string' ? err.cause.code : undefined;
+  const detail = causeCode ?? code ?? (typeof err.message === 'string' ? err.message : String(error));
+  return { outcome: { kind: 'network' }, transport: { kind: 'network', message: `network error: ${detail}` } };
+}
+
+function toClientError(transport: TransportError, cause: unknown): ModelClientError {
+  if (transport.kind === 'timeout') {
+    return new ModelClientError({ kind: 'timeout', message: 'timed out waiting for the upstream response', source: 'transport', cause });
+  }
+  return new ModelClientError({ kind: 'connection_failed', message: transport.message, source: 'transport', cause });
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Sends a request with Codex's transport retry loop (spec §4.1): up to `maxRetries` re-sends on
+ * 5xx, network errors and timeouts, never on 429, with `backoff(base, attempt + 1)` between them;
+ * `onRequest` once per attempt. Only establishing the response is retried: once a 2xx head
+ * arrives, its body belongs to the caller. A non-2xx response is read whole and thrown as the
+ * mapped {@link ModelClientError}, which keeps its status, headers and body.
+ */
+export async function sendWithRetries(spec: HttpRequestSpec, options: SendOptions): Promise<OpenResponse> {
+  const { hooks, signal } = options;
+  for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw abortedError(signal.reason);
+    const started = performance.now();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(spec.url, {
+        method: spec.method as Dispatcher.HttpMethod,
+        headers: spec.headers,
+        body: spec.body ?? null,
+        dispatcher: options.dispatcher,
+        headersTimeout: options.idleTimeoutMs,
+        bodyTimeout: options.idleTimeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      const elapsed = performance.now() - started;
+      if (signal?.aborted) {
+        hooks.onRequest(attempt, null, { kind: 'network', message: 'request aborted' }, elapsed);
+        throw abortedError(error);
+      }
+      const { outcome, transport } = describeNetworkError(error);
+      hooks.onRequest(attempt, null, transport, elapsed);
+      if (!shouldRetryAttempt(outcome, attempt, options.maxRetries)) throw toClientError(transport, error);
+      await backoff(options, attempt);
+      continue;
+    }
+    const status = response.statusCode;
+    if (status >= 200 && status <= 299) {
+      hooks.onRequest(attempt, status, null, performance.now() - started);
+      return { status, headers: response.headers, body: response.body };
+    }
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(await response.body.arrayBuffer());
+    } catch (error) {
+      if (signal?.aborted) throw abortedError(error);
+      body = new Uint8Array(0);
+    }
+    const transport: TransportError = {
+      kind: 'http',
+      status,
+      message: `http ${status} ${STATUS_CODES[status] ?? ''}: ${decoder.decode(body)}`,
+    };
+    hooks.onRequest(attempt, status, transport, performance.now() - started);
+    if (!shouldRetryAttempt({ kind: 'status', status }, attempt, options.maxRetries)) {
+      throw mapHttpError({ status, headers: response.headers, body });
+    }
+    await backoff(options, attempt);
+  }
+}
+
+async function backoff(options: SendOptions, attempt: number): Promise<void> {
+  try {
+    await sleep(backoffMs(options.baseDelayMs, attempt + 1, options.random), undefined, options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    throw abortedError(error);
+  }
+}

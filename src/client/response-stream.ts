@@ -1,0 +1,66 @@
+import type { ResponseEvent } from './events.js';
+import type { HeaderMap } from './header-map.js';
+
+/** The upstream response head, available before the first event. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  /** `http_sse` when the body is an event stream, else `http_json` (any other body). */
+  readonly transport: 'http_sse' | 'http_json';
+}
+
+/** What opening a stream produces: the head, and the events read from its body. */
+export interface OpenedStream {
+  readonly head: ResponseHead;
+  readonly events: AsyncGenerator<ResponseEvent>;
+  /** Closes the upstream connection (idempotent). */
+  readonly close: () => void;
+}
+
+/**
+ * The result of `ModelClientSession.stream()`: an async iterable of {@link ResponseEvent}s. Nothing
+ * is sent until the first iteration or {@link ResponseStream.head} is called. Breaking out of the
+ * iteration, or aborting the signal given to `stream()`, closes the upstream connection at once.
+ */
+export class ResponseStream implements AsyncIterable<ResponseEvent> {
+  readonly #open: () => Promise<OpenedStream>;
+  #opened: Promise<OpenedStream> | undefined;
+  #iterated = false;
+
+  /** @internal Built by the client; `open` sends the request. */
+  constructor(open: () => Promise<OpenedStream>) {
+    this.#open = open;
+  }
+
+  /**
+   * Sends the request (if not yet sent) and resolves with the upstream head once a 2xx arrives,
+   * after any retries and 401 recovery; rejects with a `ModelClientError` otherwise.
+   */
+  head(): Promise<ResponseHead> {
+    return this.#start().then((opened) => opened.head);
+  }
+
+  /** Closes the upstream connection without reading further. */
+  async cancel(): Promise<void> {
+    if (this.#opened === undefined) return;
+    const opened = await this.#opened.catch(() => undefined);
+    opened?.close();
+    await opened?.events.return(undefined);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ResponseEvent> {
+    if (this.#iterated) throw new TypeError('a ResponseStream can be iterated only once');
+    this.#iterated = true;
+    return this.#iterate();
+  }
+
+  #start(): Promise<OpenedStream> {
+    this.#opened ??= this.#open();
+    return this.#opened;
+  }
+
+  async *#iterate(): AsyncGenerator<ResponseEvent> {
+    const opened = await this.#start();
+    yield* opened.events;
+  }
+}

@@ -1,0 +1,165 @@
+import { abortedError, type OpenResponse } from './http-transport.js';
+import { MESSAGES, ModelClientError, streamError } from './errors.js';
+import { parseTokenUsage, type ResponseEvent } from './events.js';
+import type { FrameMapper } from './frame-mapper.js';
+import type { HookFanout } from './hook-fanout.js';
+import { SseFramer } from './sse.js';
+
+/** How a body is read. */
+export interface ReadOptions {
+  readonly hooks: HookFanout;
+  /**
+   * Stop reading as soon as the response completes (Codex's rule, §2.2.3). A raw relay sets this
+   * to false and reads to EOF, so that every upstream byte reaches its caller.
+   */
+  readonly stopAtCompletion: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+function isBodyTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'UND_ERR_BODY_TIMEOUT';
+}
+
+/** Maps a failure while reading a body; `poll` reports it as SSE telemetry when given. */
+function readFailure(error: unknown, options: ReadOptions, elapsed: number, sse: boolean): ModelClientError {
+  if (options.signal?.aborted) return abortedError(error);
+  if (isBodyTimeout(error)) {
+    if (sse) options.hooks.onSsePoll({ kind: 'idle_timeout' }, elapsed);
+    return streamError(MESSAGES.idleTimeoutSse, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (sse) options.hooks.onSsePoll({ kind: 'decode_error', error: message }, elapsed);
+  return streamError(message, { cause: error });
+}
+
+/**
+ * Reads an SSE body (spec §2.2.3): one `onSsePoll` per dispatched event with the time spent
+ * waiting for it, then `end`. Every frame's exact bytes are yielded, attached to the event it maps
+ * to or as a `raw` event. Ends with the mapper's error (a held `response.failed`, or "stream closed
+ * before response.completed"), or the idle-timeout / transport error.
+ */
+export async function* readSse(
+  response: OpenResponse,
+  mapper: FrameMapper & { readonly fatal?: ModelClientError | undefined },
+  options: ReadOptions,
+  prelude: readonly ResponseEvent[] = [],
+): AsyncGenerator<ResponseEvent> {
+  const { hooks, stopAtCompletion } = options;
+  const framer = new SseFramer();
+  const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const out: ResponseEvent[] = [];
+  let done = false;
+  let waitStart = performance.now();
+  try {
+    for (const event of prelude) yield event;
+    for (;;) {
+      let frame = framer.next();
+      if (frame === undefined) {
+        let chunk: IteratorResult<Buffer>;
+        try {
+          chunk = await iterator.next();
+        } catch (error) {
+          throw readFailure(error, options, performance.now() - waitStart, true);
+        }
+        if (chunk.done) {
+          frame = framer.flush();
+          if (frame === undefined) break;
+        } else {
+          framer.push(chunk.value);
+          continue;
+        }
+      }
+      const event = frame.event;
+      if (event === undefined) {
+        yield { type: 'raw', raw: frame.raw };
+        waitStart = performance.now();
+        continue;
+      }
+      hooks.onSsePoll({ kind: 'event', event, bytes: frame.raw.length }, performance.now() - waitStart);
+      mapper.map(event, frame.raw, out);
+      if (out.length === 0) {
+        yield { type: 'raw', raw: frame.raw };
+      } else {
+        for (let i = 0; i < out.length; i++) yield out[i] as ResponseEvent;
+        out.length = 0;
+      }
+      waitStart = performance.now();
+      if (stopAtCompletion && mapper.completed) {
+        done = true;
+        return;
+      }
+      if (stopAtCompletion && mapper.fatal) throw mapper.fatal;
+    }
+    hooks.onSsePoll({ kind: 'end' }, performance.now() - waitStart);
+    const error = mapper.finish(out);
+    for (const e of out) yield e;
+    out.length = 0;
+    done = true;
+    if (error) throw error;
+  } finally {
+    // Leaving early (completion, a consumer's break, an error) closes the upstream connection.
+    if (!done || stopAtCompletion) response.body.destroy();
+  }
+}
+
+/** Largest non-SSE body kept to read its usage at the end; larger ones are relayed unread. */
+const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
+
+/**
+ * Reads a non-SSE body (a JSON response to `stream: false`, or anything passed through): every
+ * chunk is yielded as it arrives. When `inspect` is set and the body is JSON, a `completed` event
+ * with the response id and usage follows the last chunk.
+ */
+export async function* readBody(
+  response: OpenResponse,
+  inspect: boolean,
+  options: ReadOptions,
+): AsyncGenerator<ResponseEvent> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let keep = inspect;
+  const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let done = false;
+  try {
+    for (;;) {
+      const started = performance.now();
+      let chunk: IteratorResult<Buffer>;
+      try {
+        chunk = await iterator.next();
+      } catch (error) {
+        throw readFailure(error, options, performance.now() - started, false);
+      }
+      if (chunk.done) break;
+      if (keep) {
+        size += chunk.value.length;
+        if (size > MAX_INSPECTED_BODY) {
+          keep = false;
+          chunks.length = 0;
+        } else {
+          chunks.push(chunk.value);
+        }
+      }
+      yield { type: 'raw', raw: chunk.value };
+    }
+    done = true;
+    if (keep) {
+      const completed = completedFromJson(Buffer.concat(chunks, size));
+      if (completed) yield completed;
+    }
+  } finally {
+    if (!done) response.body.destroy();
+  }
+}
+
+function completedFromJson(body: Buffer): ResponseEvent | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const { id, usage } = parsed as { id?: unknown; usage?: unknown };
+  if (typeof id !== 'string' && usage === undefined) return undefined;
+  return { type: 'completed', responseId: typeof id === 'string' ? id : '', tokenUsage: parseTokenUsage(usage) };
+}
