@@ -41,6 +41,8 @@ export async function* aggregateChatEvents(events: AsyncIterable<ResponseEvent>)
       case 'output_item_done':
         if (isAssistantMessage(event.item)) {
           if (!sawTextDelta && text === '') text = outputText(event.item) ?? '';
+        } else if (event.item.type === 'reasoning' && reasoning !== '') {
+          // Re-emitted, aggregated, just before `completed`: passing it on too would duplicate it.
         } else {
           yield event;
         }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { RefreshTokenError, type CredentialSource, type Credentials } from './auth.js';
+import { RefreshTokenError, type CredentialSource, type Credentials, type UnauthorizedRecovery } from './auth.js';
 import { ModelClientError } from './errors.js';
 import type { HookFanout } from './hook-fanout.js';
 import { sendWithRetries, type HttpRequestSpec, type OpenResponse } from './http-transport.js';
@@ -86,7 +86,8 @@ export async function openHttp(
   build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
   options: OpenOptions,
 ): Promise<OpenResponse> {
-  const recovery = options.recoverUnauthorized ? ctx.credentials?.unauthorizedRecovery?.() : undefined;
+  // One recovery per call, created at the first 401 so that it sees the credentials then in use.
+  let recovery: UnauthorizedRecovery | undefined;
   for (;;) {
     const creds = await resolveCredentials(ctx);
     const spec = await build(creds);
@@ -101,7 +102,9 @@ export async function openHttp(
         random: ctx.random,
       });
     } catch (error) {
-      if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !recovery?.hasNext()) throw error;
+      if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !options.recoverUnauthorized) throw error;
+      recovery ??= ctx.credentials?.unauthorizedRecovery?.();
+      if (!recovery?.hasNext()) throw error;
       try {
         await recovery.next();
       } catch (refreshError) {
