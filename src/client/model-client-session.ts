@@ -212,6 +212,8 @@ export class ModelClientSession {
       const body = JSON.stringify(buildChatBody(prompt, ctx.model));
       return { method: 'POST', url: buildUrl(provider, 'chat/completions'), headers, body };
     }
+    // Codex 0.169 also names the thread in `thread-id` (fixtures/codex-cli-0.169/run1.jsonl).
+    headers['thread-id'] = ctx.conversationId;
     if (ctx.betaFeatures.length > 0) headers['x-codex-beta-features'] = ctx.betaFeatures.join(',');
     if (this.#turnState !== undefined) headers['x-codex-turn-state'] = this.#turnState;
     const metadata = this.#metadata?.value;

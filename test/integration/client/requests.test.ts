@@ -124,6 +124,7 @@ describe('the client against a mock server (§6.4)', () => {
     expect(upstream.calls[0]?.url).toBe('/v1/responses');
     expect(upstream.calls[0]?.headers).toMatchObject({
       session_id: 'thread-21',
+      'thread-id': 'thread-21',
       originator: 'codex_cli_rs',
       authorization: 'Bearer Test API Key',
     });
