@@ -113,3 +113,18 @@ export function assistantMessage(text: string, id?: string): Record<string, unkn
 export function userMessage(text: string): { type: string } & Record<string, unknown> {
   return { type: 'message', role: 'user', content: [{ type: 'input_text', text }] };
 }
+
+/** Starts upstreams that `closeAll()` stops: for tests that need several at once. */
+export function upstreamPool(): { start: typeof startFakeUpstream; closeAll: () => Promise<void> } {
+  const servers: FakeUpstream[] = [];
+  return {
+    start: async (handlers) => {
+      const server = await startFakeUpstream(handlers);
+      servers.push(server);
+      return server;
+    },
+    closeAll: async () => {
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+    },
+  };
+}

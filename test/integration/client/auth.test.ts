@@ -4,18 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKeyCredentials, AuthFileCredentials, CommandCredentials, RefreshTokenError } from '../../../src/index.js';
-import { completed, json, sse, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { completed, json, sse, upstreamPool } from '../../helpers/fake-upstream.js';
 import { clientFor, drain, prompt } from '../../helpers/client.js';
 
-const servers: FakeUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function start(...args: Parameters<typeof startFakeUpstream>): Promise<FakeUpstream> {
-  const server = await startFakeUpstream(...args);
-  servers.push(server);
-  return server;
-}
+const pool = upstreamPool();
+const start = pool.start;
+afterEach(() => pool.closeAll());
 
 function writeAuth(contents: unknown, path?: string): string {
   const file = path ?? join(mkdtempSync(join(tmpdir(), 'modeltap-auth-')), 'auth.json');
