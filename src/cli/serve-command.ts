@@ -1,0 +1,98 @@
+import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type CredentialSource } from '../client/auth.js';
+import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
+import { DEFAULT_BASE_URL } from '../client/provider.js';
+import { startSim, type Sim } from '../sim/sim-server.js';
+import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+
+/** The flags of `modeltap serve`. */
+export const SERVE_FLAGS: readonly FlagDef[] = [
+  { name: 'host', env: 'MODELTAP_HOST', kind: 'string', value: 'ADDR', help: 'Address to listen on; anything but loopback needs --access-key.', defaultText: '127.0.0.1' },
+  { name: 'port', env: 'MODELTAP_PORT', kind: 'integer', value: 'N', help: 'Port to listen on (0 picks a free one).', defaultText: '8787' },
+  { name: 'upstream', env: 'MODELTAP_UPSTREAM', kind: 'string', value: 'URL|sim', help: "Upstream base URL, or 'sim' for the built-in simulated upstream.", defaultText: DEFAULT_BASE_URL },
+  { name: 'access-key', env: 'MODELTAP_ACCESS_KEY', kind: 'string', value: 'KEY', help: 'Key callers must send in x-modeltap-key.' },
+  { name: 'api-key-env', env: 'MODELTAP_API_KEY_ENV', kind: 'string', value: 'NAME', help: "Use the API key in this environment variable instead of the caller's Authorization." },
+  { name: 'auth-file', env: 'MODELTAP_AUTH_FILE', kind: 'string', value: 'PATH', help: 'Use credentials from a Codex-style auth.json (re-read, then refreshed, on a 401).' },
+  { name: 'auth-command', env: 'MODELTAP_AUTH_COMMAND', kind: 'string', value: 'CMD', help: 'Use the token this shell command prints (re-run on a 401).' },
+  { name: 'max-body-bytes', env: 'MODELTAP_MAX_BODY_BYTES', kind: 'integer', value: 'N', min: 1, help: 'Largest request body accepted (413 above).', defaultText: '67108864' },
+  { name: 'body-timeout-ms', env: 'MODELTAP_BODY_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest pause while receiving a request body (408).', defaultText: '30000' },
+  { name: 'request-max-retries', env: 'MODELTAP_REQUEST_MAX_RETRIES', kind: 'integer', value: 'N', help: 'Upstream retries on 5xx and network errors, before the first byte.', defaultText: '4' },
+  { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
+  { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
+  { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
+];
+
+export const SERVE_HELP = helpText(
+  'Usage: modeltap serve [options]',
+  'Relays the OpenAI Responses and Chat Completions APIs to an upstream, byte for byte.',
+  SERVE_FLAGS,
+);
+
+function credentials(values: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): CredentialSource | undefined {
+  const chosen = ['api-key-env', 'auth-file', 'auth-command'].filter((k) => values[k] !== undefined);
+  if (chosen.length > 1) throw new UsageError(`choose one of --${chosen.join(', --')}`);
+  if (typeof values['api-key-env'] === 'string') return new EnvVarCredentials(values['api-key-env'], env);
+  if (typeof values['auth-file'] === 'string') return new AuthFileCredentials({ path: values['auth-file'] });
+  if (typeof values['auth-command'] === 'string') return new CommandCredentials({ command: values['auth-command'] });
+  return undefined;
+}
+
+function upstreamUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--upstream must be a URL or 'sim', not '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--upstream must be http(s), not '${url.protocol}'`);
+  return value;
+}
+
+/** Runs `modeltap serve` until SIGINT/SIGTERM. */
+export async function serveCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, log: (line: string) => void): Promise<void> {
+  const values = parseFlags(argv, SERVE_FLAGS, env);
+  const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
+  const auth = credentials(values, env);
+  let sim: Sim | undefined;
+  let upstream: string;
+  if (upstreamFlag === 'sim') {
+    sim = await startSim();
+    upstream = `${sim.url}/v1`;
+  } else {
+    upstream = upstreamUrl(upstreamFlag);
+  }
+  let proxy: ProxyServer;
+  try {
+    proxy = await startProxy({
+      upstream,
+      ...(values['host'] === undefined ? {} : { host: values['host'] as string }),
+      port: (values['port'] as number | undefined) ?? 8787,
+      ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
+      ...(auth ? { auth } : {}),
+      ...(values['max-body-bytes'] === undefined ? {} : { maxBodyBytes: values['max-body-bytes'] as number }),
+      ...(values['body-timeout-ms'] === undefined ? {} : { bodyTimeoutMs: values['body-timeout-ms'] as number }),
+      ...(values['request-max-retries'] === undefined ? {} : { requestMaxRetries: values['request-max-retries'] as number }),
+      ...(values['stream-idle-timeout-ms'] === undefined ? {} : { streamIdleTimeoutMs: values['stream-idle-timeout-ms'] as number }),
+      ...(values['max-conversations'] === undefined ? {} : { maxConversations: values['max-conversations'] as number }),
+    });
+  } catch (error) {
+    await sim?.close();
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
+  const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      // A second signal means "now": abort what is still in flight.
+      log(signals === 1 ? `${signal}: finishing ${proxy.inFlight} in-flight request(s), then exiting` : `${signal}: aborting now`);
+      void proxy
+        .shutdown(signals === 1 ? grace : 0)
+        .then(() => sim?.close())
+        .then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,182 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ModelClientError } from '../client/errors.js';
+import type { HeaderMap } from '../client/header-map.js';
+import type { ResponseStream } from '../client/response-stream.js';
+import type { ClientCache } from './client-cache.js';
+import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
+import { readBody } from './read-body.js';
+import { conversationFromHeaders, inspectRequest, type RequestFacts } from './request-facts.js';
+
+/** Which API a route speaks; `passthrough` is any other `/v1/*` request. */
+export type RouteKind = 'responses' | 'chat' | 'compact' | 'passthrough';
+
+/** What forwarding needs from the server. */
+export interface ForwardContext {
+  readonly clients: ClientCache;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Longest gap while receiving a request body, in ms. */
+  readonly bodyTimeoutMs: number;
+  /** Registers an in-flight request for graceful shutdown; returns its unregister function. */
+  readonly track: (controller: AbortController) => () => void;
+}
+
+/** One request to forward. */
+export interface ForwardRequest {
+  readonly route: RouteKind;
+  /** Path below the upstream base URL, e.g. `responses`. */
+  readonly path: string;
+  readonly query: string;
+  /** `performance.now()` when the request arrived. */
+  readonly arrival: number;
+}
+
+// Response headers that belong to one hop (RFC 9110 §7.6.1) and are not relayed.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+function relayHeaders(upstream: HeaderMap, serverTiming: string): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  const existing = headers['server-timing'];
+  headers['server-timing'] = existing === undefined ? serverTiming : `${String(existing)}, ${serverTiming}`;
+  return headers;
+}
+
+/** `Server-Timing` per the telemetry contract: modeltap's own time and the upstream's, in ms. */
+export function serverTiming(overheadMs: number, upstreamMs: number): string {
+  return `modeltap;dur=${overheadMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
+}
+
+function waitForDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** The SSE event that tells a caller the stream broke after it started, in the API's own shape. */
+function streamErrorFrame(route: RouteKind, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = /idle timeout/.test(message) ? 'upstream_timeout' : 'upstream_disconnected';
+  if (route === 'chat') {
+    return `data: ${JSON.stringify({ error: { message, type: errorType(502), param: null, code } })}\n\n`;
+  }
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`;
+}
+
+function outgoingHeaders(incoming: IncomingMessage, route: RouteKind): HeaderMap {
+  const headers: HeaderMap = { ...incoming.headers };
+  // modeltap's own access key never leaves modeltap.
+  delete headers['x-modeltap-key'];
+  // Model responses must arrive unencoded so that they can be parsed as they are relayed.
+  if (route !== 'passthrough') headers['accept-encoding'] = 'identity';
+  return headers;
+}
+
+/**
+ * Forwards one request through the ModelClient core and relays the answer to `res`: the upstream
+ * status and headers (minus hop-by-hop ones, plus `Server-Timing`), then every upstream byte as it
+ * arrives, honouring back-pressure. A caller that disconnects aborts the upstream request.
+ * Before the first byte, failures are OpenAI-shaped JSON errors (upstream error responses pass
+ * through as they are); after it, an SSE error event in the API's shape, then a clean close.
+ */
+export async function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, target: ForwardRequest): Promise<void> {
+  const controller = new AbortController();
+  const untrack = ctx.track(controller);
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.on('close', onClose);
+  try {
+    await forwardTracked(ctx, req, res, target, controller.signal);
+  } finally {
+    res.off('close', onClose);
+    untrack();
+  }
+}
+
+async function forwardTracked(
+  ctx: ForwardContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ForwardRequest,
+  signal: AbortSignal,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  let body: Buffer | undefined;
+  let facts: RequestFacts | undefined;
+  try {
+    if (hasBody) body = await readBody(req, ctx.maxBodyBytes, ctx.bodyTimeoutMs);
+    if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0));
+  } catch (error) {
+    const proxyError = error instanceof ProxyError ? error : new ProxyError('invalid_body', 400, 'could not read the request body', { cause: error });
+    const timing = { 'server-timing': serverTiming(performance.now() - target.arrival, 0) };
+    // After refusing a body we did not read, close the connection rather than drain it.
+    const unread = proxyError.code === 'body_too_large' || proxyError.code === 'body_timeout';
+    sendError(res, proxyError, unread ? { ...timing, connection: 'close' } : timing);
+    return;
+  }
+  const client = ctx.clients.get(facts?.conversationId ?? conversationFromHeaders(req.headers));
+  const stream = client.newSession().stream(
+    {
+      raw: {
+        path: target.path,
+        method,
+        query: target.query,
+        headers: outgoingHeaders(req, target.route),
+        ...(body === undefined ? {} : { body }),
+      },
+    },
+    { signal },
+  );
+  const sentAt = performance.now();
+  let head;
+  try {
+    head = await stream.head();
+  } catch (error) {
+    if (signal.aborted) return;
+    const timing = serverTiming(sentAt - target.arrival, performance.now() - sentAt);
+    if (error instanceof ModelClientError && error.upstream !== undefined) {
+      const { status, headers, body: errorBody } = error.upstream;
+      res.writeHead(status, { ...relayHeaders(headers, timing), 'content-length': errorBody.length });
+      res.end(errorBody);
+      return;
+    }
+    const proxyError = error instanceof ModelClientError ? fromClientError(error) : new ProxyError('internal_error', 500, 'internal error', { cause: error });
+    sendError(res, proxyError, { 'server-timing': timing });
+    return;
+  }
+  const headAt = performance.now();
+  res.writeHead(head.status, relayHeaders(head.headers, serverTiming(sentAt - target.arrival + (performance.now() - headAt), headAt - sentAt)));
+  res.flushHeaders();
+  await relay(stream, res, target.route, head.transport === 'http_sse', signal);
+}
+
+async function relay(stream: ResponseStream, res: ServerResponse, route: RouteKind, sse: boolean, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const event of stream) {
+      const raw = (event as { raw?: Uint8Array }).raw;
+      if (raw !== undefined && !res.write(raw)) await waitForDrain(res);
+    }
+    res.end();
+  } catch (error) {
+    if (signal.aborted || res.destroyed) return;
+    if (!sse) {
+      // A JSON body cut short cannot be flagged in-band: close so the caller sees it truncated.
+      res.destroy();
+      return;
+    }
+    // The upstream's own `response.failed` (or Chat error) was relayed as is; nothing to add.
+    if (!(error instanceof ModelClientError && error.source === 'upstream_event')) res.write(streamErrorFrame(route, error));
+    res.end();
+  }
+}

@@ -1,0 +1,139 @@
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { serve } from '@hono/node-server';
+import { ModelClient } from '../client/model-client.js';
+import type { CredentialSource } from '../client/auth.js';
+import type { TelemetryHooks } from '../telemetry/hooks.js';
+import { createProxyApp } from './app.js';
+import { ClientCache } from './client-cache.js';
+import { errorBody } from './proxy-error.js';
+
+/** Options of {@link startProxy}; every field but `upstream` has a default. */
+export interface ProxyOptions {
+  /** Upstream base URL, e.g. `https://api.openai.com/v1`. */
+  readonly upstream: string;
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 8787; 0 picks a free port. */
+  readonly port?: number;
+  /** Required to listen beyond loopback; callers send it as `x-modeltap-key`. */
+  readonly accessKey?: string;
+  /** Proxy-held credentials replacing the caller's `Authorization`. Default: pass the caller's through. */
+  readonly auth?: CredentialSource;
+  /** Largest request body, in bytes. Default 64 MiB (long Codex histories with images fit). */
+  readonly maxBodyBytes?: number;
+  /** Longest pause while receiving a request body, in ms. Default 30000. */
+  readonly bodyTimeoutMs?: number;
+  /** Transport retries before the first upstream byte. Default 4. */
+  readonly requestMaxRetries?: number;
+  /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
+  readonly streamIdleTimeoutMs?: number;
+  /** Conversations kept (one ModelClient each). Default 1024. */
+  readonly maxConversations?: number;
+  /** Hooks for every upstream call. */
+  readonly telemetry?: TelemetryHooks;
+}
+
+/** A running proxy. */
+export interface ProxyServer {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly server: Server;
+  /** Requests in flight. */
+  readonly inFlight: number;
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs` (default 30000), then
+   * aborts the rest and closes every connection.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/i;
+
+/** Whether an address is loopback-only. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/** Thrown when options are unsafe or invalid; the CLI prints it and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Starts the proxy and resolves once it listens. */
+export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !options.accessKey) {
+    throw new ConfigError(
+      `refusing to listen on ${host} without an access key: anyone who can reach it could spend your credentials. Set --access-key (or MODELTAP_ACCESS_KEY), or listen on 127.0.0.1.`,
+    );
+  }
+  const clients = new ClientCache(
+    (conversationId) =>
+      new ModelClient({
+        provider: {
+          baseUrl: options.upstream,
+          requestMaxRetries: options.requestMaxRetries ?? 4,
+          streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
+        },
+        ...(options.auth ? { auth: options.auth } : {}),
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+        ...(conversationId === undefined ? {} : { conversationId }),
+      }),
+    { maxEntries: options.maxConversations ?? 1024 },
+  );
+  const active = new Set<AbortController>();
+  const app = createProxyApp({
+    clients,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+    track: (controller) => {
+      active.add(controller);
+      return () => active.delete(controller);
+    },
+    ...(options.accessKey ? { accessKey: options.accessKey } : {}),
+  });
+  const sockets = new Set<Socket>();
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787, overrideGlobalObjects: false }, () => resolve(s as Server)) as Server;
+    s.once('error', reject);
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // Until the WebSocket transport lands, refuse upgrades with 426 so Codex falls back to HTTP at
+  // once: a 404 or a dropped socket costs it about 6 s of retries (fixtures run12 vs run2).
+  server.on('upgrade', (req, socket: Socket) => {
+    const body = errorBody(426, 'upgrade_required', 'This modeltap does not carry WebSockets yet; use HTTP.');
+    const status = req.url?.split('?')[0] === '/v1/responses' ? '426 Upgrade Required' : '404 Not Found';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    server,
+    get inFlight() {
+      return active.size;
+    },
+    shutdown(graceMs = 30_000) {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + graceMs;
+        while (active.size > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          server.closeIdleConnections();
+        }
+        for (const controller of active) controller.abort();
+        clients.close();
+        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}

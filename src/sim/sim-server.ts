@@ -1,0 +1,227 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { decodeContent } from '../util/decode-content.js';
+import { DEFAULT_SIM_OPTIONS, parseSimFault, type SimFault, type SimOptions } from './sim-options.js';
+import {
+  chatChunk,
+  chatCompletion,
+  chatUsageChunk,
+  modelList,
+  responseObject,
+  responsesEvents,
+  simDelta,
+  simIds,
+  simUsage,
+  type SimTurn,
+} from './sim-payloads.js';
+
+/** One request the simulator served, as `GET /__sim/log` lists it. */
+export interface SimLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly bodyBytes: number;
+  readonly model: string | undefined;
+  /** ms since the simulator started. */
+  readonly startedAt: number;
+  endedAt?: number;
+  /** The caller closed the connection before the response was complete. */
+  abortedByCaller?: boolean;
+  /** Events (frames) written. */
+  framesSent: number;
+  /** The fault injected into this request, if any (`status`, `reset`, …). */
+  fault?: SimFault['kind'];
+}
+
+/** A running simulator. */
+export interface Sim {
+  /** `http://127.0.0.1:<port>`; the OpenAI-compatible base URL is `${url}/v1`. */
+  readonly url: string;
+  readonly log: SimLogEntry[];
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+function sseFrame(event: Record<string, unknown>, named: boolean): string {
+  return named ? `event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n` : `data: ${JSON.stringify(event)}\n\n`;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const bytes = encoder.encode(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length, 'x-request-id': 'req_sim' });
+  res.end(bytes);
+}
+
+function errorBody(status: number, message: string): Record<string, unknown> {
+  const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { error: { message, type, param: null, code: status === 429 ? 'rate_limit_exceeded' : null } };
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+const wait = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+function headerNumber(req: IncomingMessage, name: string, fallback: number): number {
+  const raw = req.headers[name];
+  const value = typeof raw === 'string' ? Number(raw) : Number.NaN;
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** Starts the simulated upstream on `host:port` (default 127.0.0.1, port 0). */
+export async function startSim(options: Partial<SimOptions> = {}, listen: { host?: string; port?: number } = {}): Promise<Sim> {
+  const config: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...options };
+  const log: SimLogEntry[] = [];
+  const faultCounts = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const started = performance.now();
+
+  function takeFault(req: IncomingMessage): SimFault | undefined {
+    const header = req.headers['x-sim-fault'];
+    if (typeof header !== 'string') return undefined;
+    const parsed = parseSimFault(header);
+    if (!parsed) return undefined;
+    const seen = faultCounts.get(header) ?? 0;
+    faultCounts.set(header, seen + 1);
+    return seen < parsed.times ? parsed.fault : undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname.replace(/\/+$/, '');
+    if (req.method === 'GET' && path === '/__sim/log') return sendJson(res, 200, log);
+    let body: Record<string, unknown> = {};
+    if (raw.length > 0) {
+      try {
+        const decoded = decodeContent(raw, req.headers['content-encoding'] as string | undefined);
+        body = JSON.parse(Buffer.from(decoded).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return sendJson(res, 400, errorBody(400, 'We could not parse the JSON body of your request.'));
+      }
+    }
+    const model = typeof body['model'] === 'string' ? body['model'] : undefined;
+    const entry: SimLogEntry = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, bodyBytes: raw.length, model, startedAt: performance.now() - started, framesSent: 0 };
+    log.push(entry);
+    res.once('close', () => {
+      entry.endedAt = performance.now() - started;
+      if (!res.writableFinished && entry.fault !== 'reset') entry.abortedByCaller = true;
+    });
+    const fault = takeFault(req);
+    if (fault) entry.fault = fault.kind;
+    if (fault?.kind === 'slow-head') await wait(fault.ms);
+    if (fault?.kind === 'status') return sendJson(res, fault.status, errorBody(fault.status, `simulated ${fault.status}`));
+    if (fault?.kind === 'reset' && fault.after === 0) {
+      req.socket.destroy();
+      return;
+    }
+    const events = headerNumber(req, 'x-sim-events', config.events);
+    const turn: SimTurn = { ids: simIds(raw), model: model ?? 'gpt-5.1-codex', events, usage: simUsage(raw.length, events, config.usage) };
+    const timing = { ttfbMs: headerNumber(req, 'x-sim-ttfb-ms', config.ttfbMs), gapMs: headerNumber(req, 'x-sim-gap-ms', config.gapMs) };
+
+    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelList());
+    if (req.method !== 'POST') return sendJson(res, 404, errorBody(404, `Invalid URL (${req.method} ${url.pathname})`));
+    await wait(timing.ttfbMs);
+    if (path === '/v1/responses/compact') {
+      return sendJson(res, 200, { output: [{ type: 'compaction', encrypted_content: `sim-${turn.ids.response}` }] });
+    }
+    if (path === '/v1/responses') {
+      if (body['stream'] !== true) return sendJson(res, 200, responseObject(turn, 'completed'));
+      const script = responsesEvents(turn);
+      const frames: (() => string)[] = [];
+      let seq = script.head.length;
+      for (const e of script.head) frames.push(() => sseFrame(e, true));
+      for (let i = 0; i < turn.events; i++) {
+        const s = seq++;
+        frames.push(() => sseFrame(script.delta(i, s), true));
+      }
+      for (const e of script.tail(seq)) frames.push(() => sseFrame(e, true));
+      return stream(res, req, entry, frames, timing.gapMs, fault, script.head.length);
+    }
+    if (path === '/v1/chat/completions') {
+      if (body['stream'] !== true) return sendJson(res, 200, chatCompletion(turn));
+      const streamOptions = body['stream_options'] as { include_usage?: unknown } | undefined;
+      const includeUsage = streamOptions?.include_usage === true;
+      const frames: (() => string)[] = [() => sseFrame(chatChunk(turn, { role: 'assistant', content: '', refusal: null }, null, includeUsage), false)];
+      for (let i = 0; i < turn.events; i++) frames.push(() => sseFrame(chatChunk(turn, { content: simDelta(i) }, null, includeUsage), false));
+      frames.push(() => sseFrame(chatChunk(turn, {}, 'stop', includeUsage), false));
+      if (includeUsage) frames.push(() => sseFrame(chatUsageChunk(turn), false));
+      frames.push(() => 'data: [DONE]\n\n');
+      return stream(res, req, entry, frames, timing.gapMs, fault, 1);
+    }
+    return sendJson(res, 404, errorBody(404, `Invalid URL (${req.method} ${url.pathname})`));
+  }
+
+  /** Writes SSE frames; the gap applies between the streamed deltas, which start at `firstDelta`. */
+  async function stream(
+    res: ServerResponse,
+    req: IncomingMessage,
+    entry: SimLogEntry,
+    frames: readonly (() => string)[],
+    gapMs: number,
+    fault: SimFault | undefined,
+    firstDelta: number,
+  ): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_sim' });
+    res.flushHeaders();
+    for (let i = 0; i < frames.length; i++) {
+      if (res.destroyed) return;
+      if (fault && fault.kind !== 'slow-head' && fault.kind !== 'status' && fault.after === i) {
+        if (fault.kind === 'reset') {
+          // Let what was written reach the socket first, then cut the connection.
+          await new Promise<void>((resolve) => res.write('', () => resolve()));
+          req.socket.destroy();
+          return;
+        }
+        if (fault.kind === 'stall') return; // keep the connection open, send nothing more
+        res.write('data: {"type":"response.output_text.delta","delta":\n\n');
+      }
+      if (gapMs > 0 && i > firstDelta) await wait(gapMs);
+      // Respect back-pressure as a real upstream's TCP stack would.
+      if (!res.write((frames[i] as () => string)())) await drained(res);
+      entry.framesSent++;
+    }
+    res.end();
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks)).catch(() => res.destroy());
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // The Responses WebSocket arrives with the WebSocket issue; until then refuse it the cheap way.
+  server.on('upgrade', (_req, socket) => {
+    socket.end('HTTP/1.1 426 Upgrade Required\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    log,
+    server,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
