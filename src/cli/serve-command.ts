@@ -64,6 +64,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   try {
     proxy = await startProxy({
       upstream,
+      log,
       ...(values['host'] === undefined ? {} : { host: values['host'] as string }),
       port: (values['port'] as number | undefined) ?? 8787,
       ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),

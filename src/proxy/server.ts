@@ -32,6 +32,8 @@ export interface ProxyOptions {
   readonly maxConversations?: number;
   /** Hooks for every upstream call. */
   readonly telemetry?: TelemetryHooks;
+  /** Operational messages (one line each). Default: none. */
+  readonly log?: (line: string) => void;
 }
 
 /** A running proxy. */
@@ -106,12 +108,15 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   // once: a 404 or a dropped socket costs it about 6 s of retries (fixtures run12 vs run2).
   server.on('upgrade', (req, socket: Socket) => {
     const body = errorBody(426, 'upgrade_required', 'This modeltap does not carry WebSockets yet; use HTTP.');
-    const status = req.url?.split('?')[0] === '/v1/responses' ? '426 Upgrade Required' : '404 Not Found';
+    const path = req.url?.split('?')[0] ?? '';
+    const status = path === '/v1/responses' ? '426 Upgrade Required' : '404 Not Found';
+    options.log?.(`refused a WebSocket upgrade on ${path} with ${status.slice(0, 3)}`);
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let stopping: Promise<void> | undefined;
+  let deadline = Number.POSITIVE_INFINITY;
   return {
     url: `http://${urlHost}:${address.port}`,
     server,
@@ -119,10 +124,11 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       return active.size;
     },
     shutdown(graceMs = 30_000) {
+      // A later call with a shorter grace (a second SIGTERM) shortens the wait of the first.
+      deadline = Math.min(deadline, Date.now() + graceMs);
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const deadline = Date.now() + graceMs;
         while (active.size > 0 && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20));
           server.closeIdleConnections();

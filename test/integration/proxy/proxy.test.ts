@@ -24,7 +24,7 @@ interface Reply {
   body: Buffer;
 }
 
-async function call(base: string, path: string, init: RequestInit & { body?: BodyInit | null } = {}): Promise<Reply> {
+async function call(base: string, path: string, init: RequestInit = {}): Promise<Reply> {
   const res = await fetch(`${base}${path}`, init);
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }

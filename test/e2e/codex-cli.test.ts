@@ -1,0 +1,94 @@
+// The real Codex CLI (`@openai/codex` 0.169) through the built `modeltap serve` to `modeltap sim`,
+// configured with the README's own config.toml snippet.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli, type RunningCli } from './cli.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const CODEX = join(repo, 'node_modules/.bin/codex');
+
+/** The README's Codex snippet, pointed at `baseUrl`, optionally with WebSockets on. */
+function readmeConfig(baseUrl: string, websockets: boolean): string {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!toml) throw new Error('no toml snippet in the README');
+  const config = toml.replace('http://127.0.0.1:8787/v1', baseUrl);
+  return `model = "gpt-5.1-codex"\n${config}${websockets ? 'supports_websockets = true\n' : ''}`;
+}
+
+interface CodexRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function codexExec(baseUrl: string, websockets = false): Promise<CodexRun> {
+  const home = mkdtempSync(join(tmpdir(), 'modeltap-codex-home-'));
+  const work = mkdtempSync(join(tmpdir(), 'modeltap-codex-work-'));
+  writeFileSync(join(home, 'config.toml'), readmeConfig(baseUrl, websockets));
+  return new Promise((resolve) => {
+    // stdin is closed: `codex exec` reads a piped stdin as part of the prompt and would wait for it.
+    const child = spawn(CODEX, ['exec', '--skip-git-repo-check', 'say hello'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-e2e' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let sim: RunningCli;
+let proxy: RunningCli;
+
+beforeAll(async () => {
+  sim = await startCli(['sim', '--port', '0']);
+  proxy = await startCli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await sim?.stop();
+});
+
+async function simLog(): Promise<{ method: string; path: string; headers: Record<string, string>; model?: string }[]> {
+  return (await (await fetch(`${sim.url}/__sim/log`)).json()) as { method: string; path: string; headers: Record<string, string> }[];
+}
+
+describe('codex exec through modeltap', () => {
+  it('completes with the same answer as against the sim directly, and its headers reach the upstream', async () => {
+    const before = (await simLog()).length;
+    const proxied = await codexExec(`${proxy.url}/v1`);
+    expect(proxied.code).toBe(0);
+    const seen = (await simLog()).slice(before);
+    const direct = await codexExec(`${sim.url}/v1`);
+    expect(direct.code).toBe(0);
+    expect(proxied.stdout).toBe(direct.stdout);
+    expect(proxied.stdout).toContain('Hello from the modeltap simulator.');
+    const post = seen.find((e) => e.method === 'POST' && e.path === '/v1/responses');
+    expect(post?.model).toBe('gpt-5.1-codex');
+    expect(post?.headers['user-agent']).toMatch(/^codex_exec\/0\.169\.0/);
+    expect(post?.headers['authorization']).toBe('Bearer sk-codex-e2e');
+    expect(post?.headers['session-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(post?.headers['x-codex-turn-metadata']).toContain('"request_kind":"turn"');
+  });
+
+  it('with supports_websockets, gets 426 once and falls back to HTTP without retrying', async () => {
+    const refusedBefore = proxy.stderr().split('refused a WebSocket upgrade').length;
+    const run = await codexExec(`${proxy.url}/v1`, true);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Hello from the modeltap simulator.');
+    const refused = proxy.stderr().split('refused a WebSocket upgrade').length - refusedBefore;
+    expect(refused).toBe(1); // a 404 or a dropped socket would have cost ~5 retries
+    expect(proxy.stderr()).toContain('refused a WebSocket upgrade on /v1/responses with 426');
+  });
+});

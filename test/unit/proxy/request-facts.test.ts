@@ -1,0 +1,48 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { zstdCompress } from '../../../src/client/zstd.js';
+import { inspectRequest } from '../../../src/proxy/request-facts.js';
+
+const codexBody = {
+  model: 'gpt-5.1-codex',
+  stream: true,
+  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+  prompt_cache_key: 'cache-key',
+  client_metadata: { 'x-codex-turn-metadata': '{"request_kind":"compaction","turn_id":"t-9"}' },
+};
+
+describe('inspectRequest', () => {
+  it('reads the model and Codex facts of a zstd body, as Codex sends it with ChatGPT login', async () => {
+    const bytes = await zstdCompress(Buffer.from(JSON.stringify(codexBody)));
+    const facts = inspectRequest({ 'content-encoding': 'zstd', 'session-id': 'sess-1', originator: 'codex_exec' }, bytes);
+    expect(facts).toMatchObject({ model: 'gpt-5.1-codex', stream: true, conversationId: 'sess-1', requestKind: 'compaction', turnId: 't-9', originator: 'codex_exec' });
+  });
+
+  it('reads gzip bodies, prefers the header metadata, and falls back to prompt_cache_key', () => {
+    const facts = inspectRequest(
+      { 'content-encoding': 'gzip', 'x-codex-turn-metadata': '{"request_kind":"prewarm"}' },
+      gzipSync(Buffer.from(JSON.stringify({ ...codexBody, stream: false }))),
+    );
+    expect(facts).toMatchObject({ stream: false, conversationId: 'cache-key', requestKind: 'prewarm' });
+  });
+
+  it('takes the conversation from session-id, session_id, thread-id, then conversation_id', () => {
+    const body = Buffer.from('{}');
+    expect(inspectRequest({ session_id: 'a', 'thread-id': 'b' }, body).conversationId).toBe('a');
+    expect(inspectRequest({ 'thread-id': 'b', conversation_id: 'c' }, body).conversationId).toBe('b');
+    expect(inspectRequest({ conversation_id: 'c' }, body).conversationId).toBe('c');
+  });
+
+  it('reads include_usage of a Chat request', () => {
+    expect(inspectRequest({}, Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}')).includeUsage).toBe(true);
+  });
+
+  it.each([
+    [{}, '{"model":', 'invalid_json'],
+    [{}, '[1,2]', 'invalid_body'],
+    [{ 'content-encoding': 'zstd' }, 'plain', 'unsupported_content_encoding'],
+    [{ 'content-encoding': 'compress' }, '{}', 'unsupported_content_encoding'],
+  ])('refuses %j %s with 400 %s', (headers, body, code) => {
+    expect(() => inspectRequest(headers, Buffer.from(body))).toThrow(expect.objectContaining({ code, status: 400 }));
+  });
+});
