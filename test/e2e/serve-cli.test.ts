@@ -83,6 +83,13 @@ describe('modeltap serve: shutdown', () => {
 });
 
 describe('README quick start', () => {
+  it('`npx modeltap` runs this package\'s own CLI', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('npx', ['--no-install', 'modeltap', '--version'], { cwd: repo, timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version);
+  });
+
   it('the SDK snippet works against `modeltap serve --upstream sim`', async () => {
     const proxy = await startCli(['serve', '--port', '0', '--upstream', 'sim']);
     const readme = readFileSync(join(repo, 'README.md'), 'utf8');
