@@ -51,6 +51,7 @@ export class ChatFrameMapper implements FrameMapper {
   completed = false;
   #finished = false;
   #responseId = '';
+  #model: string | undefined;
   #usage: TokenUsage | null = null;
   #reasoning: { text: string }[] | undefined;
   #message: { text: string }[] | undefined;
@@ -74,6 +75,7 @@ export class ChatFrameMapper implements FrameMapper {
       return;
     }
     if (typeof chunk['id'] === 'string') this.#responseId = chunk['id'];
+    if (typeof chunk['model'] === 'string') this.#model = chunk['model'];
     const usage = parseTokenUsage(chunk['usage']);
     if (usage) this.#usage = usage;
     const choices = chunk['choices'];
@@ -193,6 +195,7 @@ export class ChatFrameMapper implements FrameMapper {
     this.#flushReasoning(out);
     this.#flushMessage(out);
     this.completed = true;
-    this.#emit(out, { type: 'completed', responseId: this.#responseId, tokenUsage: this.#usage });
+    const model = this.#model === undefined ? {} : { model: this.#model };
+    this.#emit(out, { type: 'completed', responseId: this.#responseId, tokenUsage: this.#usage, ...model });
   }
 }

@@ -88,6 +88,7 @@ export async function openHttp(
 ): Promise<OpenResponse> {
   // One recovery per call, created at the first 401 so that it sees the credentials then in use.
   let recovery: UnauthorizedRecovery | undefined;
+  let step = 0;
   for (;;) {
     const creds = await resolveCredentials(ctx);
     const spec = await build(creds);
@@ -105,11 +106,14 @@ export async function openHttp(
       if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !options.recoverUnauthorized) throw error;
       recovery ??= ctx.credentials?.unauthorizedRecovery?.();
       if (!recovery?.hasNext()) throw error;
+      step++;
       try {
         await recovery.next();
       } catch (refreshError) {
+        options.hooks.onAuthRecovery(step, 'failure');
         throw recoveryFailure(refreshError, error);
       }
+      options.hooks.onAuthRecovery(step, 'success');
     }
   }
 }

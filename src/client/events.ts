@@ -79,6 +79,8 @@ export interface CompletedEvent extends FromFrame {
   readonly type: 'completed';
   readonly responseId: string;
   readonly tokenUsage: TokenUsage | null;
+  /** The model that answered, when the upstream said (a modeltap addition). */
+  readonly model?: string;
 }
 export interface RateLimitsEvent extends FromFrame {
   readonly type: 'rate_limits';

@@ -16,6 +16,29 @@ export class HookFanout {
     return extra === undefined ? this : new HookFanout([...this.#hooks, extra]);
   }
 
+  onAttemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> | undefined {
+    let headers: Record<string, string> | undefined;
+    for (const h of this.#hooks) {
+      try {
+        const extra = h.onAttemptStart?.(attempt, request);
+        if (extra !== undefined) headers = headers === undefined ? { ...extra } : Object.assign(headers, extra);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+    return headers;
+  }
+
+  onAuthRecovery(step: number, outcome: 'success' | 'failure'): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onAuthRecovery?.(step, outcome);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+
   onRequest(attempt: number, status: number | null, error: TransportError | null, durationMs: number): void {
     for (const h of this.#hooks) {
       try {

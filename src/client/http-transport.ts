@@ -80,12 +80,13 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
   const { hooks, signal } = options;
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal.reason);
+    const extra = hooks.onAttemptStart(attempt, spec);
     const started = performance.now();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(spec.url, {
         method: spec.method as Dispatcher.HttpMethod,
-        headers: spec.headers,
+        headers: extra === undefined ? spec.headers : { ...spec.headers, ...extra },
         body: spec.body ?? null,
         dispatcher: options.dispatcher,
         headersTimeout: options.idleTimeoutMs,

@@ -106,7 +106,7 @@ export class ResponsesFrameMapper implements FrameMapper {
       this.#pendingError = undefined;
       return { type: 'completed', responseId: '', tokenUsage: null, ...r };
     }
-    const { id, usage } = response as { id?: unknown; usage?: unknown };
+    const { id, usage, model } = response as { id?: unknown; usage?: unknown; model?: unknown };
     if (typeof id !== 'string' && (idRequired || id !== undefined)) {
       this.#pendingError = streamError('failed to parse ResponseCompleted: missing field `id`', {
         source: 'upstream_event',
@@ -115,6 +115,12 @@ export class ResponsesFrameMapper implements FrameMapper {
     }
     this.completed = true;
     this.#pendingError = undefined;
-    return { type: 'completed', responseId: typeof id === 'string' ? id : '', tokenUsage: parseTokenUsage(usage), ...r };
+    return {
+      type: 'completed',
+      responseId: typeof id === 'string' ? id : '',
+      tokenUsage: parseTokenUsage(usage),
+      ...(typeof model === 'string' ? { model } : {}),
+      ...r,
+    };
   }
 }

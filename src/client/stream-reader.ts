@@ -159,7 +159,12 @@ function completedFromJson(body: Buffer): ResponseEvent | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { id, usage } = parsed as { id?: unknown; usage?: unknown };
+  const { id, usage, model } = parsed as { id?: unknown; usage?: unknown; model?: unknown };
   if (typeof id !== 'string' && usage === undefined) return undefined;
-  return { type: 'completed', responseId: typeof id === 'string' ? id : '', tokenUsage: parseTokenUsage(usage) };
+  return {
+    type: 'completed',
+    responseId: typeof id === 'string' ? id : '',
+    tokenUsage: parseTokenUsage(usage),
+    ...(typeof model === 'string' ? { model } : {}),
+  };
 }

@@ -2,16 +2,36 @@ import { timingSafeEqual } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import { forward, serverTiming, type ForwardContext, type RouteKind } from './forward.js';
 import { errorBody } from './proxy-error.js';
+import { noopTelemetry } from './noop-telemetry.js';
 
 /** Options of {@link createProxyApp}. */
 export interface ProxyAppOptions extends ForwardContext {
   /** When set, every request must carry it in `x-modeltap-key`. */
   readonly accessKey?: string;
+  /** Records every request. Default: nothing. */
+  readonly telemetry?: ProxyTelemetry;
+  /** Serves `GET /metrics` (Prometheus text) when set. */
+  readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-type Env = { Bindings: HttpBindings; Variables: { arrival: number } };
+type Env = { Bindings: HttpBindings; Variables: { arrival: number; rt: RequestTelemetry } };
+
+const ROUTES: Readonly<Record<string, string>> = {
+  '/healthz': '/healthz',
+  '/metrics': '/metrics',
+  '/v1/responses': '/v1/responses',
+  '/v1/responses/compact': '/v1/responses/compact',
+  '/v1/chat/completions': '/v1/chat/completions',
+};
+
+/** The route template of a path: low-cardinality, for `http.route`. */
+function routeOf(path: string): string | undefined {
+  return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : undefined);
+}
 
 function keyMatches(expected: Buffer, given: string | undefined): boolean {
   if (given === undefined) return false;
@@ -31,19 +51,47 @@ export function createProxyApp(options: ProxyAppOptions): Hono<Env> {
   const app = new Hono<Env>();
   const expectedKey = options.accessKey === undefined ? undefined : Buffer.from(options.accessKey);
 
+  const telemetry = options.telemetry ?? noopTelemetry;
   app.use('*', async (c, next) => {
-    c.set('arrival', performance.now());
-    if (expectedKey !== undefined && !keyMatches(expectedKey, c.req.header('x-modeltap-key'))) {
-      c.res = jsonError(c, 401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.');
-    } else {
-      await next();
-    }
-    if (!c.res.headers.has('x-hono-already-sent')) {
-      c.res.headers.set('server-timing', serverTiming(performance.now() - c.get('arrival'), 0));
+    const arrival = performance.now();
+    const incoming = c.env.incoming;
+    const path = c.req.path;
+    const rt = telemetry.startRequest({
+      method: c.req.method,
+      route: routeOf(path),
+      path,
+      scheme: 'http',
+      clientAddress: incoming.socket.remoteAddress,
+      userAgent: incoming.headers['user-agent'],
+      protocolVersion: incoming.httpVersion,
+      headers: incoming.headers,
+      arrival,
+    });
+    c.set('arrival', arrival);
+    c.set('rt', rt);
+    try {
+      if (expectedKey !== undefined && !keyMatches(expectedKey, c.req.header('x-modeltap-key'))) {
+        c.res = jsonError(c, 401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.');
+      } else {
+        await next();
+      }
+    } finally {
+      // Relayed routes wrote to Node's response themselves and are over by now.
+      const sent = c.res.headers.has('x-hono-already-sent');
+      if (!sent) c.res.headers.set('server-timing', serverTiming(performance.now() - arrival, 0));
+      rt.end({ statusCode: sent ? c.env.outgoing.statusCode : c.res.status });
     }
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const metricsHandler = options.metricsHandler;
+  if (metricsHandler !== undefined) {
+    app.get('/metrics', (c) => {
+      c.env.outgoing.setHeader('server-timing', serverTiming(performance.now() - c.get('arrival'), 0));
+      metricsHandler(c.env.incoming, c.env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    });
+  }
 
   const route = (kind: RouteKind) => async (c: Context<Env>) => {
     const url = c.req.url;
@@ -54,6 +102,7 @@ export function createProxyApp(options: ProxyAppOptions): Hono<Env> {
       path: pathname.replace(/^\/v1\/?/, ''),
       query: queryStart === -1 ? '' : url.slice(queryStart + 1),
       arrival: c.get('arrival'),
+      telemetry: c.get('rt'),
     });
     return RESPONSE_ALREADY_SENT;
   };

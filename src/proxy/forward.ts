@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { ModelClientError } from '../client/errors.js';
 import type { HeaderMap } from '../client/header-map.js';
 import type { ResponseStream } from '../client/response-stream.js';
+import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ClientCache } from './client-cache.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
@@ -19,6 +20,8 @@ export interface ForwardContext {
   readonly bodyTimeoutMs: number;
   /** Registers an in-flight request for graceful shutdown; returns its unregister function. */
   readonly track: (controller: AbortController) => () => void;
+  /** The upstream host and port, for telemetry. */
+  readonly upstream: { readonly address: string; readonly port: number };
 }
 
 /** One request to forward. */
@@ -29,6 +32,7 @@ export interface ForwardRequest {
   readonly query: string;
   /** `performance.now()` when the request arrived. */
   readonly arrival: number;
+  readonly telemetry: RequestTelemetry;
 }
 
 // Response headers that belong to one hop (RFC 9110 §7.6.1) and are not relayed.
@@ -119,11 +123,27 @@ async function forwardTracked(
     if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0));
   } catch (error) {
     const proxyError = error instanceof ProxyError ? error : new ProxyError('invalid_body', 400, 'could not read the request body', { cause: error });
+    target.telemetry.onError(proxyError.code);
     const timing = { 'server-timing': serverTiming(performance.now() - target.arrival, 0) };
     // After refusing a body we did not read, close the connection rather than drain it.
     const unread = proxyError.code === 'body_too_large' || proxyError.code === 'body_timeout';
     sendError(res, proxyError, unread ? { ...timing, connection: 'close' } : timing);
     return;
+  }
+  const rt = target.telemetry;
+  if (facts !== undefined) {
+    rt.startOperation({
+      apiType: target.route === 'chat' ? 'chat_completions' : 'responses',
+      requestKind: facts.requestKind ?? (target.route === 'compact' ? 'compaction' : undefined),
+      model: facts.model,
+      stream: facts.stream,
+      conversationId: facts.conversationId,
+      turnId: facts.turnId,
+      originator: facts.originator,
+      serverAddress: ctx.upstream.address,
+      serverPort: ctx.upstream.port,
+      body: facts.body,
+    });
   }
   const client = ctx.clients.get(facts?.conversationId ?? conversationFromHeaders(req.headers));
   const stream = client.newSession().stream(
@@ -136,14 +156,18 @@ async function forwardTracked(
         ...(body === undefined ? {} : { body }),
       },
     },
-    { signal },
+    { signal, telemetry: rt.hooks },
   );
   const sentAt = performance.now();
   let head;
   try {
     head = await stream.head();
   } catch (error) {
-    if (signal.aborted) return;
+    if (signal.aborted) {
+      rt.onError('aborted');
+      return;
+    }
+    rt.onError(error instanceof ModelClientError ? (error.upstream === undefined ? error.kind : String(error.upstream.status)) : 'internal_error');
     const timing = serverTiming(sentAt - target.arrival, performance.now() - sentAt);
     if (error instanceof ModelClientError && error.upstream !== undefined) {
       const { status, headers, body: errorBody } = error.upstream;
@@ -156,19 +180,28 @@ async function forwardTracked(
     return;
   }
   const headAt = performance.now();
-  res.writeHead(head.status, relayHeaders(head.headers, serverTiming(sentAt - target.arrival + (performance.now() - headAt), headAt - sentAt)));
+  const upstreamMs = headAt - sentAt;
+  const overheadMs = sentAt - target.arrival + (performance.now() - headAt);
+  res.writeHead(head.status, relayHeaders(head.headers, serverTiming(overheadMs, upstreamMs)));
   res.flushHeaders();
-  await relay(stream, res, target.route, head.transport === 'http_sse', signal);
+  rt.onHead(head.status, head.transport, overheadMs, upstreamMs);
+  await relay(stream, res, target.route, head.transport === 'http_sse', signal, rt);
 }
 
-async function relay(stream: ResponseStream, res: ServerResponse, route: RouteKind, sse: boolean, signal: AbortSignal): Promise<void> {
+async function relay(stream: ResponseStream, res: ServerResponse, route: RouteKind, sse: boolean, signal: AbortSignal, rt: RequestTelemetry): Promise<void> {
   try {
     for await (const event of stream) {
+      if (event.type !== 'raw') rt.onEvent(event);
       const raw = (event as { raw?: Uint8Array }).raw;
-      if (raw !== undefined && !res.write(raw)) await waitForDrain(res);
+      if (raw !== undefined) {
+        const flushed = res.write(raw);
+        rt.onWrite();
+        if (!flushed) await waitForDrain(res);
+      }
     }
     res.end();
   } catch (error) {
+    rt.onError(signal.aborted ? 'aborted' : error instanceof ModelClientError ? error.kind : 'internal_error');
     if (signal.aborted || res.destroyed) return;
     if (!sse) {
       // A JSON body cut short cannot be flagged in-band: close so the caller sees it truncated.

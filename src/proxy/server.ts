@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { ModelClient } from '../client/model-client.js';
 import type { CredentialSource } from '../client/auth.js';
-import type { TelemetryHooks } from '../telemetry/hooks.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import { createProxyApp } from './app.js';
 import { ClientCache } from './client-cache.js';
 import { errorBody } from './proxy-error.js';
@@ -30,8 +31,10 @@ export interface ProxyOptions {
   readonly streamIdleTimeoutMs?: number;
   /** Conversations kept (one ModelClient each). Default 1024. */
   readonly maxConversations?: number;
-  /** Hooks for every upstream call. */
-  readonly telemetry?: TelemetryHooks;
+  /** Records every request and upstream call. Default: nothing. */
+  readonly telemetry?: ProxyTelemetry;
+  /** Serves `GET /metrics` on the proxy's port when set. */
+  readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Operational messages (one line each). Default: none. */
   readonly log?: (line: string) => void;
 }
@@ -57,6 +60,11 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
+function upstreamEndpoint(upstream: string): { address: string; port: number } {
+  const url = new URL(upstream);
+  return { address: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}
+
 /** Thrown when options are unsafe or invalid; the CLI prints it and exits 2. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -79,7 +87,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
           streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
         },
         ...(options.auth ? { auth: options.auth } : {}),
-        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
         ...(conversationId === undefined ? {} : { conversationId }),
       }),
     { maxEntries: options.maxConversations ?? 1024 },
@@ -93,7 +100,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       active.add(controller);
       return () => active.delete(controller);
     },
+    upstream: upstreamEndpoint(options.upstream),
     ...(options.accessKey ? { accessKey: options.accessKey } : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
   });
   const sockets = new Set<Socket>();
   const server = await new Promise<Server>((resolve, reject) => {

@@ -57,6 +57,13 @@ export type WsPoll =
  */
 export interface TelemetryHooks {
   /**
+   * Just before attempt `attempt` of an HTTP call is sent (a modeltap addition, so that an attempt
+   * span exists before the send). Headers it returns (e.g. `traceparent`) are added to that attempt.
+   */
+  onAttemptStart?(attempt: number, request: { readonly method: string; readonly url: string }): Readonly<Record<string, string>> | undefined;
+  /** After each 401 recovery step (§4.5), with its 1-based number and outcome (a modeltap addition). */
+  onAuthRecovery?(step: number, outcome: 'success' | 'failure'): void;
+  /**
    * Once per transport attempt of an HTTP call (stream start, unary, compact); never for WebSocket.
    * `attempt` is 0-based within the retry loop and restarts at 0 after a 401 recovery.
    * `durationMs` runs from just before the send to the response head (streams) or the full body

@@ -1,0 +1,519 @@
+import {
+  context as contextApi,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { ResponseEvent, TokenUsage } from '../../client/events.js';
+import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
+import { chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
+import { createInstruments, type Instruments } from './instruments.js';
+
+/** How much of each SSE poll and WebSocket frame goes on the spans (telemetry contract). */
+export type TraceDetail = 'milestones' | 'events' | 'spans' | 'none';
+
+/** Options of {@link createOtelTelemetry}. */
+export interface OtelTelemetryOptions {
+  readonly tracer: Tracer;
+  readonly meter: Meter;
+  /** Default `milestones`. */
+  readonly detail?: TraceDetail;
+  /** Record prompts and outputs (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Default false. */
+  readonly captureContent?: boolean;
+  /** `gen_ai.provider.name`. Default `openai`. */
+  readonly providerName?: string;
+}
+
+const propagator = new W3CTraceContextPropagator();
+const headerGetter = {
+  get: (carrier: Record<string, string | string[] | undefined>, key: string) => carrier[key],
+  keys: (carrier: Record<string, string | string[] | undefined>) => Object.keys(carrier),
+};
+const headerSetter = { set: (carrier: Record<string, string>, key: string, value: string) => (carrier[key] = value) };
+
+// Codex's SSE kinds worth their own label; anything else is `_OTHER` (bounded cardinality).
+const SSE_KINDS = new Set([
+  'message',
+  'error',
+  'response.created',
+  'response.in_progress',
+  'response.output_item.added',
+  'response.output_item.done',
+  'response.content_part.added',
+  'response.content_part.done',
+  'response.output_text.delta',
+  'response.output_text.done',
+  'response.reasoning_summary_part.added',
+  'response.reasoning_summary_part.done',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_summary_text.done',
+  'response.reasoning_text.delta',
+  'response.function_call_arguments.delta',
+  'response.function_call_arguments.done',
+  'response.completed',
+  'response.done',
+  'response.failed',
+  'response.incomplete',
+  'unknown',
+]);
+
+// One attribute object per (kind, success), so recording an event allocates nothing.
+const kindAttrs = new Map<string, Attributes>();
+function kindSuccess(kind: string, success: boolean): Attributes {
+  const key = success ? kind : `!${kind}`;
+  let attrs = kindAttrs.get(key);
+  if (attrs === undefined) {
+    attrs = { kind, success: success ? 'true' : 'false' };
+    kindAttrs.set(key, attrs);
+  }
+  return attrs;
+}
+
+/**
+ * Codex's `log_sse_event` rules (spec §5.3), with one fix: an event whose data is not a JSON object
+ * is a failure even when its name is `message`, and `response.failed` counts as a failure by its
+ * name. JSON validity is judged by shape, not by a second parse of every event.
+ */
+function classifySse(poll: SsePoll): Attributes | undefined {
+  switch (poll.kind) {
+    case 'end':
+      return undefined;
+    case 'idle_timeout':
+    case 'decode_error':
+      return kindSuccess('unknown', false);
+    case 'event': {
+      const name = SSE_KINDS.has(poll.event.event) ? poll.event.event : '_OTHER';
+      const data = poll.event.data;
+      const json = data.charCodeAt(0) === 0x7b && data.charCodeAt(data.length - 1) === 0x7d;
+      const done = !json && data.trim() === '[DONE]';
+      return kindSuccess(name, (json || done) && name !== 'response.failed' && name !== 'error');
+    }
+  }
+}
+
+function wsKind(poll: WsPoll): { kind: string; success: boolean } | undefined {
+  if (poll.kind !== 'message') return { kind: 'unknown', success: false };
+  const { type, data } = poll.message;
+  if (type === 'ping' || type === 'pong') return undefined;
+  if (type !== 'text') return { kind: 'unknown', success: false };
+  const match = data === undefined ? null : /"type"\s*:\s*"([^"]{1,64})"/.exec(data);
+  const kind = match?.[1] ?? 'parse_error';
+  return { kind: SSE_KINDS.has(kind) || kind.startsWith('codex.') ? kind : '_OTHER', success: kind !== 'response.failed' && kind !== 'error' && kind !== 'parse_error' };
+}
+
+function transportErrorType(error: TransportError): string {
+  return error.kind === 'http' ? String(error.status ?? 'http') : error.kind === 'network' && error.message === 'request aborted' ? 'aborted' : error.kind;
+}
+
+function attemptBucket(attempt: number): string {
+  return attempt === 0 ? '0' : attempt === 1 ? '1' : '2+';
+}
+
+function urlWithoutSecrets(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** Creates modeltap's OpenTelemetry implementation of the proxy lifecycle and the core's hooks. */
+export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemetry {
+  const instruments = createInstruments(options.meter);
+  const shared: Shared = {
+    tracer: options.tracer,
+    m: instruments,
+    detail: options.detail ?? 'milestones',
+    captureContent: options.captureContent ?? false,
+    providerName: options.providerName ?? 'openai',
+  };
+  return { startRequest: (info) => new OtelRequest(shared, info) };
+}
+
+interface Shared {
+  readonly tracer: Tracer;
+  readonly m: Instruments;
+  readonly detail: TraceDetail;
+  readonly captureContent: boolean;
+  readonly providerName: string;
+}
+
+interface Operation {
+  readonly span: Span;
+  readonly ctx: Context;
+  readonly info: OperationInfo;
+  /** Attributes of metrics recorded while streaming. */
+  readonly streamAttrs: Attributes;
+}
+
+class OtelRequest implements RequestTelemetry {
+  readonly hooks: TelemetryHooks;
+  readonly #s: Shared;
+  readonly #info: ServerRequestInfo;
+  readonly #serverSpan: Span;
+  readonly #serverCtx: Context;
+  readonly #activeAttrs: Attributes;
+  #op: Operation | undefined;
+  #attemptSpan: Span | undefined;
+  #attemptAttrs: Attributes | undefined;
+  #retryReason: string | undefined;
+  #retries = 0;
+  #firstSendAt: number | undefined;
+  #firstChunkAt: number | undefined;
+  #lastPollAt: number | undefined;
+  #firstWriteAt: number | undefined;
+  #transport: 'http_sse' | 'http_json' | undefined;
+  #transportAttrs: Attributes | undefined;
+  #events = 0;
+  #usage: TokenUsage | null = null;
+  #responseId: string | undefined;
+  #completedRaw: Uint8Array | undefined;
+  #responseModel: string | undefined;
+  #text = '';
+  #errorType: string | undefined;
+  #ended = false;
+
+  constructor(shared: Shared, info: ServerRequestInfo) {
+    this.#s = shared;
+    this.#info = info;
+    const parent = propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
+    const name = info.route === undefined ? info.method : `${info.method} ${info.route}`;
+    this.#serverSpan = shared.tracer.startSpan(
+      name,
+      {
+        kind: SpanKind.SERVER,
+        startTime: performance.timeOrigin + info.arrival,
+        attributes: {
+          'http.request.method': info.method,
+          ...(info.route === undefined ? {} : { 'http.route': info.route }),
+          'url.path': info.path,
+          'url.scheme': info.scheme,
+          'network.protocol.version': info.protocolVersion,
+          ...(info.clientAddress === undefined ? {} : { 'client.address': info.clientAddress }),
+          ...(info.userAgent === undefined ? {} : { 'user_agent.original': info.userAgent }),
+        },
+      },
+      parent,
+    );
+    this.#serverCtx = trace.setSpan(parent, this.#serverSpan);
+    this.#activeAttrs = { 'http.request.method': info.method, ...(info.route === undefined ? {} : { 'http.route': info.route }) };
+    shared.m.httpServerActive.add(1, this.#activeAttrs);
+    this.hooks = {
+      onAttemptStart: (attempt, request) => this.#attemptStart(attempt, request),
+      onRequest: (attempt, status, error, ms) => this.#attemptEnd(attempt, status, error, ms),
+      onAuthRecovery: (step, outcome) => this.#authRecovery(step, outcome),
+      onSsePoll: (poll, ms) => this.#ssePoll(poll, ms),
+      onWsRequest: (ms, error) => {
+        const attrs = { success: error === null ? 'true' : 'false' };
+        this.#s.m.wsRequest.add(1, attrs);
+        this.#s.m.wsRequestDuration.record(ms / 1000, attrs);
+      },
+      onWsEvent: (poll, ms) => {
+        const k = wsKind(poll);
+        if (k === undefined) return;
+        const attrs = kindSuccess(k.kind, k.success);
+        this.#s.m.wsEvent.add(1, attrs);
+        this.#s.m.wsEventDuration.record(ms / 1000, attrs);
+      },
+    };
+  }
+
+  startOperation(info: OperationInfo): void {
+    const model = info.model ?? 'unknown';
+    const body = info.body;
+    const attrs: Attributes = {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': this.#s.providerName,
+      'gen_ai.request.model': model,
+      'gen_ai.request.stream': info.stream,
+      'server.address': info.serverAddress,
+      'server.port': info.serverPort,
+      'openai.api.type': info.apiType,
+    };
+    const optional: [string, unknown][] = [
+      ['gen_ai.conversation.id', info.conversationId],
+      ['modeltap.request_kind', info.requestKind],
+      ['modeltap.turn_id', info.turnId],
+      ['modeltap.client.originator', info.originator],
+      ['gen_ai.request.max_tokens', body['max_output_tokens'] ?? body['max_completion_tokens'] ?? body['max_tokens']],
+      ['gen_ai.request.temperature', body['temperature']],
+      ['gen_ai.request.top_p', body['top_p']],
+      ['openai.request.service_tier', body['service_tier']],
+    ];
+    for (const [key, value] of optional) {
+      if (typeof value === 'string' || typeof value === 'number') attrs[key] = value;
+    }
+    if (this.#s.captureContent) {
+      attrs['gen_ai.input.messages'] = JSON.stringify(inputMessages(body, info.apiType));
+      const system = info.apiType === 'responses' ? systemInstructions(body) : undefined;
+      if (system) attrs['gen_ai.system_instructions'] = JSON.stringify(system);
+    }
+    const span = this.#s.tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes: attrs }, this.#serverCtx);
+    this.#op = {
+      span,
+      ctx: trace.setSpan(this.#serverCtx, span),
+      info,
+      streamAttrs: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': this.#s.providerName,
+        'gen_ai.request.model': model,
+        'server.address': info.serverAddress,
+        'server.port': info.serverPort,
+        'openai.api.type': info.apiType,
+        'modeltap.transport': info.stream ? 'http_sse' : 'http_json',
+      },
+    };
+  }
+
+  onHead(_statusCode: number, transport: 'http_sse' | 'http_json', overheadMs: number): void {
+    this.#transport = transport;
+    this.#transportAttrs = { 'modeltap.transport': transport };
+    this.#s.m.proxyOverhead.record(overheadMs / 1000, { ...(this.#info.route === undefined ? {} : { 'http.route': this.#info.route }), 'modeltap.transport': transport });
+  }
+
+  onEvent(event: ResponseEvent): void {
+    const op = this.#op;
+    if (op === undefined) return;
+    switch (event.type) {
+      case 'created':
+        if (this.#s.detail !== 'none') op.span.addEvent('response.created');
+        break;
+      case 'output_item_done':
+        if (this.#s.detail !== 'none') op.span.addEvent('response.output_item.done', { 'gen_ai.output.item.type': event.item.type });
+        break;
+      case 'output_text_delta':
+        if (this.#s.captureContent) this.#text += event.delta;
+        break;
+      case 'completed':
+        this.#usage = event.tokenUsage;
+        if (event.responseId !== '') this.#responseId = event.responseId;
+        this.#completedRaw = event.raw;
+        this.#responseModel = event.model;
+        if (this.#s.detail !== 'none') op.span.addEvent('response.completed');
+        break;
+      default:
+        break;
+    }
+  }
+
+  onWrite(): void {
+    const now = performance.now();
+    if (this.#firstWriteAt === undefined) {
+      this.#firstWriteAt = now;
+      if (this.#op !== undefined) this.#s.m.serverTimeToFirstToken.record((now - this.#info.arrival) / 1000, this.#op.streamAttrs);
+    }
+    if (this.#lastPollAt !== undefined && this.#transportAttrs !== undefined) {
+      this.#s.m.relayDelay.record((now - this.#lastPollAt) / 1000, this.#transportAttrs);
+    }
+  }
+
+  onError(errorType: string): void {
+    this.#errorType ??= errorType;
+  }
+
+  end(outcome: RequestOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const now = performance.now();
+    const errorType = outcome.errorType ?? this.#errorType ?? (outcome.statusCode >= 500 ? String(outcome.statusCode) : undefined);
+    if (this.#attemptSpan !== undefined) {
+      // An attempt still open when the request ends was cut short (the caller left).
+      this.#attemptSpan.setAttribute('error.type', errorType ?? 'aborted');
+      this.#attemptSpan.setStatus({ code: SpanStatusCode.ERROR });
+      this.#attemptSpan.end();
+      this.#attemptSpan = undefined;
+    }
+    if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
+    const serverAttrs: Attributes = {
+      'http.request.method': this.#info.method,
+      'url.scheme': this.#info.scheme,
+      'http.response.status_code': outcome.statusCode,
+      ...(this.#info.route === undefined ? {} : { 'http.route': this.#info.route }),
+      ...(errorType === undefined ? {} : { 'error.type': errorType }),
+    };
+    this.#s.m.httpServerDuration.record((now - this.#info.arrival) / 1000, serverAttrs);
+    this.#s.m.httpServerActive.add(-1, this.#activeAttrs);
+    const span = this.#serverSpan;
+    span.setAttribute('http.response.status_code', outcome.statusCode);
+    if (errorType !== undefined) {
+      span.setAttribute('error.type', errorType);
+      // HTTP semconv: a server span is an error only for 5xx (or no status at all).
+      if (outcome.statusCode >= 500 || outcome.errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end(performance.timeOrigin + now);
+  }
+
+  #attemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> {
+    const now = performance.now();
+    this.#firstSendAt ??= now;
+    if (this.#retryReason !== undefined) {
+      this.#s.m.upstreamRetries.add(1, { reason: this.#retryReason });
+      this.#retries++;
+      if (this.#s.detail !== 'none') this.#op?.span.addEvent('retry', { reason: this.#retryReason, attempt });
+      this.#retryReason = undefined;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(request.url);
+    } catch {
+      url = undefined;
+    }
+    const port = url === undefined ? undefined : Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    this.#attemptAttrs = {
+      'http.request.method': request.method,
+      ...(url === undefined ? {} : { 'server.address': url.hostname, 'server.port': port }),
+    };
+    const span = this.#s.tracer.startSpan(
+      request.method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          ...this.#attemptAttrs,
+          ...(url === undefined ? {} : { 'url.full': urlWithoutSecrets(url) }),
+          ...(attempt > 0 || this.#retries > 0 ? { 'http.request.resend_count': Math.max(attempt, this.#retries) } : {}),
+        },
+      },
+      this.#op?.ctx ?? this.#serverCtx,
+    );
+    this.#attemptSpan = span;
+    const headers: Record<string, string> = {};
+    propagator.inject(trace.setSpan(contextApi.active(), span), headers, headerSetter);
+    return headers;
+  }
+
+  #attemptEnd(attempt: number, status: number | null, error: TransportError | null, ms: number): void {
+    const success = status !== null && status >= 200 && status <= 299 && error === null;
+    const errorType = error === null ? undefined : transportErrorType(error);
+    const span = this.#attemptSpan;
+    if (span !== undefined) {
+      if (status !== null) span.setAttribute('http.response.status_code', status);
+      if (errorType !== undefined) {
+        span.setAttribute('error.type', errorType);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+      this.#attemptSpan = undefined;
+    }
+    this.#s.m.httpClientDuration.record(ms / 1000, {
+      ...this.#attemptAttrs,
+      ...(status === null ? {} : { 'http.response.status_code': status }),
+      ...(errorType === undefined ? {} : { 'error.type': errorType }),
+    });
+    this.#s.m.apiRequest.add(1, { status: status === null ? 'none' : String(status), success: success ? 'true' : 'false', attempt: attemptBucket(attempt) });
+    if (error !== null) {
+      this.#retryReason = error.kind === 'http' ? (status !== null && status >= 500 ? 'status_5xx' : undefined) : error.kind === 'timeout' ? 'timeout' : 'network';
+    }
+  }
+
+  #authRecovery(step: number, outcome: 'success' | 'failure'): void {
+    this.#s.m.authRecoveries.add(1, { step: String(step), outcome });
+    if (this.#s.detail !== 'none') this.#op?.span.addEvent('auth.recovery', { step, outcome });
+    if (outcome === 'success') this.#retryReason = 'unauthorized';
+  }
+
+  #ssePoll(poll: SsePoll, ms: number): void {
+    const attrs = classifySse(poll);
+    if (attrs === undefined) return;
+    const m = this.#s.m;
+    m.sseEvent.add(1, attrs);
+    m.sseEventDuration.record(ms / 1000, attrs);
+    const op = this.#op;
+    const now = performance.now();
+    if (poll.kind === 'event') {
+      this.#events++;
+      if (op !== undefined) {
+        if (this.#firstChunkAt === undefined) {
+          this.#firstChunkAt = now;
+          const ttfc = (now - (this.#firstSendAt ?? now)) / 1000;
+          m.timeToFirstChunk.record(ttfc, op.streamAttrs);
+          op.span.setAttribute('gen_ai.response.time_to_first_chunk', ttfc);
+          if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk');
+        } else {
+          m.timePerOutputChunk.record(ms / 1000, op.streamAttrs);
+        }
+      }
+      this.#lastPollAt = now;
+    }
+    if (op === undefined) return;
+    const detail = this.#s.detail;
+    if (detail === 'events') {
+      op.span.addEvent('sse.poll', { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes: poll.kind === 'event' ? poll.bytes : 0, 'wait.s': ms / 1000 });
+    } else if (detail === 'spans') {
+      const child = this.#s.tracer.startSpan(
+        `sse ${attrs['kind'] as string}`,
+        { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + now - ms, attributes: { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes: poll.kind === 'event' ? poll.bytes : 0 } },
+        op.ctx,
+      );
+      child.end(performance.timeOrigin + now);
+    } else if (detail === 'milestones' && poll.kind !== 'event') {
+      op.span.addEvent(poll.kind === 'idle_timeout' ? 'idle_timeout' : 'decode_error');
+    }
+  }
+
+  #endOperation(op: Operation, now: number, errorType: string | undefined): void {
+    const span = op.span;
+    const responseModel = this.#responseModel;
+    // The completed frame is parsed once more, at the end, only for what the event does not carry.
+    const response = this.#completedRaw === undefined || op.info.apiType !== 'responses' ? undefined : parseCompletedFrame(this.#completedRaw);
+    const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
+    const attrs: Attributes = { ...op.streamAttrs, 'modeltap.transport': transport, ...(responseModel === undefined ? {} : { 'gen_ai.response.model': responseModel }) };
+    span.setAttribute('modeltap.transport', transport);
+    span.setAttribute('modeltap.retries', this.#retries);
+    if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', this.#events);
+    if (responseModel !== undefined) span.setAttribute('gen_ai.response.model', responseModel);
+    if (this.#responseId !== undefined) span.setAttribute('gen_ai.response.id', this.#responseId);
+    if (response !== undefined) {
+      const status = response['status'];
+      if (typeof status === 'string') span.setAttribute('gen_ai.response.finish_reasons', [status === 'completed' ? 'stop' : status]);
+      const tier = response['service_tier'];
+      if (typeof tier === 'string') span.setAttribute('openai.response.service_tier', tier);
+    }
+    if (this.#s.captureContent && errorType === undefined) {
+      const output = response !== undefined && op.info.apiType === 'responses' ? responsesOutput(response) : this.#text !== '' ? chatOutput(this.#text) : undefined;
+      if (output !== undefined) span.setAttribute('gen_ai.output.messages', JSON.stringify(output));
+    }
+    const usage = this.#usage;
+    if (usage !== null) {
+      span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
+      span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
+      span.setAttribute('gen_ai.usage.cache_read.input_tokens', usage.cachedInputTokens);
+      span.setAttribute('gen_ai.usage.reasoning.output_tokens', usage.reasoningOutputTokens);
+      const m = this.#s.m;
+      m.tokenUsage.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
+      m.tokenUsage.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
+      const model = op.streamAttrs['gen_ai.request.model'] as string;
+      m.usageTokens.add(usage.inputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'input' });
+      m.usageTokens.add(usage.outputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'output' });
+      m.usageTokens.add(usage.cachedInputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'cache_read' });
+      m.usageTokens.add(usage.reasoningOutputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'reasoning' });
+    }
+    const failed = errorType === undefined ? attrs : { ...attrs, 'error.type': errorType };
+    this.#s.m.operationDuration.record((now - (this.#firstSendAt ?? this.#info.arrival)) / 1000, failed);
+    this.#s.m.serverRequestDuration.record((now - this.#info.arrival) / 1000, failed);
+    if (errorType !== undefined) {
+      span.setAttribute('error.type', errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end(performance.timeOrigin + now);
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** The `response` object of a Responses `response.completed` frame, or a Chat usage chunk. */
+function parseCompletedFrame(raw: Uint8Array): Record<string, unknown> | undefined {
+  const text = decoder.decode(raw);
+  const dataStart = text.indexOf('data:');
+  const json = dataStart === -1 ? text : text.slice(dataStart + 5).split(/\r?\n\r?\n|\r\r/)[0]?.replace(/\r?\ndata: ?/g, '\n') ?? '';
+  try {
+    const parsed = JSON.parse(json) as Record<string, unknown>;
+    const response = parsed['response'];
+    return response !== null && typeof response === 'object' ? (response as Record<string, unknown>) : parsed;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, Counter } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPMetricExporter as OtlpMetricsJson } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpMetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter as OtlpTracesJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpTracesProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import type { ProxyTelemetry } from '../proxy-telemetry.js';
+import { METRICS } from './instruments.js';
+import { createOtelTelemetry, type TraceDetail } from './otel-telemetry.js';
+
+/** OTLP over HTTP: protobuf (the OpenTelemetry default) or JSON. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** Resolved telemetry settings; the CLI builds them from flags and the standard OTEL_* variables. */
+export interface TelemetryConfig {
+  /** OTEL_SDK_DISABLED=true: no spans, no metrics, no /metrics. */
+  readonly disabled: boolean;
+  /** modeltap's version, as `service.version`. */
+  readonly serviceVersion: string;
+  /** Export traces over OTLP (the exporter reads its endpoint, headers and timeout from OTEL_*). */
+  readonly otlpTraces: OtlpProtocol | undefined;
+  /** Export metrics over OTLP. */
+  readonly otlpMetrics: OtlpProtocol | undefined;
+  /** OTEL_METRIC_EXPORT_INTERVAL, ms. Default 60000. */
+  readonly metricExportIntervalMs: number;
+  /** Serve Prometheus text on /metrics. */
+  readonly prometheus: boolean;
+  readonly detail: TraceDetail;
+  readonly captureContent: boolean;
+  /** For tests: exporters that replace OTLP. */
+  readonly spanExporter?: SpanExporter;
+  readonly metricReaders?: readonly MetricReader[];
+}
+
+/** What {@link startTelemetry} returns. */
+export interface TelemetryRuntime {
+  readonly telemetry: ProxyTelemetry | undefined;
+  /** Serves Prometheus text, when enabled. */
+  readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Exports what is buffered now. */
+  forceFlush(): Promise<void>;
+  /** Flushes and stops every exporter (bounded by their timeouts). */
+  shutdown(): Promise<void>;
+}
+
+const BSP_MAX_QUEUE = 2048;
+
+/** Counts spans the batch processor will drop (queue full) or that fail to export. */
+class CountingSpanProcessor implements SpanProcessor {
+  readonly #inner: SpanProcessor;
+  readonly #pending: { count: number };
+  readonly #dropped: () => Counter | undefined;
+
+  constructor(inner: SpanProcessor, pending: { count: number }, dropped: () => Counter | undefined) {
+    this.#inner = inner;
+    this.#pending = pending;
+    this.#dropped = dropped;
+  }
+  onStart(span: Span, parentContext: Context): void {
+    this.#inner.onStart(span, parentContext);
+  }
+  onEnd(span: ReadableSpan): void {
+    if (this.#pending.count >= BSP_MAX_QUEUE) {
+      this.#dropped()?.add(1, { signal: 'traces', reason: 'queue_full' });
+    } else {
+      this.#pending.count++;
+    }
+    this.#inner.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}
+
+/** Wraps a span exporter to count what it failed to deliver. */
+function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: () => Counter | undefined): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+      inner.export(spans, (result) => {
+        pending.count = Math.max(0, pending.count - spans.length);
+        if (result.code !== ExportResultCode.SUCCESS) dropped()?.add(spans.length, { signal: 'traces', reason: 'export_failed' });
+        done(result);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    ...(inner.forceFlush ? { forceFlush: () => (inner.forceFlush as () => Promise<void>)() } : {}),
+  };
+}
+
+/** Wraps a metric exporter to count the data points it failed to deliver. */
+function countingMetricExporter(inner: PushMetricExporter, dropped: () => Counter | undefined): PushMetricExporter {
+  return {
+    export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+      inner.export(metrics, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) {
+          let points = 0;
+          for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
+          dropped()?.add(points, { signal: 'metrics', reason: 'export_failed' });
+        }
+        done(result);
+      });
+    },
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+    ...(inner.selectAggregationTemporality ? { selectAggregationTemporality: inner.selectAggregationTemporality.bind(inner) } : {}),
+    ...(inner.selectAggregation ? { selectAggregation: inner.selectAggregation.bind(inner) } : {}),
+  };
+}
+
+/**
+ * Starts OpenTelemetry: a tracer and a meter provider of our own (nothing global), OTLP/HTTP
+ * exporters behind bounded batch queues, and an optional Prometheus reader. The resource carries
+ * `service.name` (default `modeltap`, OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win),
+ * `service.version` and a `service.instance.id`. A collector that is down or hangs only costs
+ * dropped telemetry, counted in `modeltap.telemetry.dropped`.
+ */
+export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
+  if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }))
+    .merge(detectResources({ detectors: [envDetector] }));
+
+  let droppedCounter: Counter | undefined;
+  const dropped = (): Counter | undefined => droppedCounter;
+  const pending = { count: 0 };
+  const traceExporter = config.spanExporter ?? (config.otlpTraces === undefined ? undefined : config.otlpTraces === 'http/json' ? new OtlpTracesJson() : new OtlpTracesProto());
+  const spanProcessors: SpanProcessor[] =
+    traceExporter === undefined
+      ? []
+      : [
+          new CountingSpanProcessor(
+            new BatchSpanProcessor(countingSpanExporter(traceExporter, pending, dropped), { maxQueueSize: BSP_MAX_QUEUE, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }),
+            pending,
+            dropped,
+          ),
+        ];
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+
+  const readers: MetricReader[] = [...(config.metricReaders ?? [])];
+  let prometheus: PrometheusExporter | undefined;
+  if (config.prometheus) {
+    prometheus = new PrometheusExporter({ preventServerStart: true });
+    readers.push(prometheus);
+  }
+  if (config.otlpMetrics !== undefined) {
+    const exporter = config.otlpMetrics === 'http/json' ? new OtlpMetricsJson() : new OtlpMetricsProto();
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: countingMetricExporter(exporter, dropped),
+        exportIntervalMillis: config.metricExportIntervalMs,
+        exportTimeoutMillis: Math.min(30_000, config.metricExportIntervalMs),
+      }),
+    );
+  }
+  const meterProvider = new MeterProvider({ resource, readers });
+  const meter = meterProvider.getMeter('modeltap', config.serviceVersion);
+  droppedCounter = meter.createCounter(METRICS.telemetryDropped.name, { unit: METRICS.telemetryDropped.unit, description: METRICS.telemetryDropped.description });
+  const telemetry = createOtelTelemetry({
+    tracer: tracerProvider.getTracer('modeltap', config.serviceVersion),
+    meter,
+    detail: config.detail,
+    captureContent: config.captureContent,
+  });
+  return {
+    telemetry,
+    metricsHandler: prometheus === undefined ? undefined : (req, res) => (prometheus as PrometheusExporter).getMetricsRequestHandler(req, res),
+    forceFlush: async () => {
+      await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
+    },
+    shutdown: async () => {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The proxy's request lifecycle, as telemetry sees it. Types only: the proxy calls it, the
+ * OpenTelemetry layer implements it, and neither imports the other.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ResponseEvent } from '../client/events.js';
+import type { TelemetryHooks } from './hooks.js';
+
+/** A request as it arrives at modeltap. */
+export interface ServerRequestInfo {
+  readonly method: string;
+  /** The matched route template (`/v1/responses`, `/v1/*`), or undefined when none matched. */
+  readonly route: string | undefined;
+  readonly path: string;
+  readonly scheme: 'http' | 'https';
+  readonly clientAddress: string | undefined;
+  readonly userAgent: string | undefined;
+  /** `1.1`, `2`. */
+  readonly protocolVersion: string;
+  /** For the incoming `traceparent`; never recorded. */
+  readonly headers: IncomingHttpHeaders;
+  /** `performance.now()` at arrival. */
+  readonly arrival: number;
+}
+
+/** The model operation of a request (its GenAI span). */
+export interface OperationInfo {
+  readonly apiType: 'responses' | 'chat_completions';
+  /** Codex's `request_kind` (turn, prewarm, compaction, …), if it said. */
+  readonly requestKind: string | undefined;
+  readonly model: string | undefined;
+  readonly stream: boolean;
+  readonly conversationId: string | undefined;
+  readonly turnId: string | undefined;
+  readonly originator: string | undefined;
+  /** The upstream host and port. */
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  /** The parsed request body: request parameters and, only when content capture is on, content. */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** How a request ended. */
+export interface RequestOutcome {
+  readonly statusCode: number;
+  /** Low-cardinality error type (an error kind or status), when it failed. */
+  readonly errorType?: string;
+}
+
+/** Telemetry of one proxied request. Every method must be cheap and must never throw. */
+export interface RequestTelemetry {
+  /** Hooks for the core calls made for this request. */
+  readonly hooks: TelemetryHooks;
+  /** A model route: starts the GenAI operation. */
+  startOperation(info: OperationInfo): void;
+  /** The head went to the caller: modeltap's overhead and the upstream's time to head, in ms. */
+  onHead(statusCode: number, transport: 'http_sse' | 'http_json', overheadMs: number, upstreamMs: number): void;
+  /** A parsed event the relay saw (never `raw` ones). */
+  onEvent(event: ResponseEvent): void;
+  /** Relayed bytes were written to the caller. */
+  onWrite(): void;
+  /** The operation failed with this low-cardinality error type. */
+  onError(errorType: string): void;
+  /** The request is over: last byte written, error answered, or aborted. Ends every span. */
+  end(outcome: RequestOutcome): void;
+}
+
+/** Creates per-request telemetry. */
+export interface ProxyTelemetry {
+  startRequest(info: ServerRequestInfo): RequestTelemetry;
+}

@@ -1,0 +1,76 @@
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
+import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
+import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
+
+/** A reader that collects only when asked. */
+class TestMetricReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** One metric as the tests see it. */
+export interface CollectedMetric {
+  readonly name: string;
+  readonly unit: string;
+  readonly type: string;
+  readonly points: { attributes: Record<string, unknown>; value: number | Histogram }[];
+}
+
+/** Real OTel SDK pipelines with in-memory exporters. */
+export interface OtelKit {
+  readonly runtime: TelemetryRuntime;
+  spans(): Promise<ReadableSpan[]>;
+  metrics(): Promise<Map<string, CollectedMetric>>;
+  reset(): void;
+}
+
+export function otelKit(options: { detail?: TraceDetail; captureContent?: boolean } = {}): OtelKit {
+  const exporter = new InMemorySpanExporter();
+  const reader = new TestMetricReader();
+  const runtime = startTelemetry({
+    disabled: false,
+    serviceVersion: 'test',
+    otlpTraces: undefined,
+    otlpMetrics: undefined,
+    metricExportIntervalMs: 60_000,
+    prometheus: false,
+    detail: options.detail ?? 'milestones',
+    captureContent: options.captureContent ?? false,
+    spanExporter: exporter,
+    metricReaders: [reader],
+  });
+  return {
+    runtime,
+    spans: async () => {
+      await runtime.forceFlush();
+      return exporter.getFinishedSpans();
+    },
+    metrics: async () => {
+      const { resourceMetrics } = await reader.collect();
+      const out = new Map<string, CollectedMetric>();
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          out.set(metric.descriptor.name, {
+            name: metric.descriptor.name,
+            unit: metric.descriptor.unit,
+            type: DataPointType[metric.dataPointType] ?? String(metric.dataPointType),
+            points: metric.dataPoints.map((p) => ({ attributes: { ...p.attributes }, value: p.value as number | Histogram })),
+          });
+        }
+      }
+      return out;
+    },
+    reset: () => exporter.reset(),
+  };
+}
+
+/** Waits (bounded) until `count` SERVER spans have ended. */
+export async function waitForServerSpans(kit: OtelKit, count: number): Promise<ReadableSpan[]> {
+  for (let i = 0; i < 200; i++) {
+    const spans = await kit.spans();
+    if (spans.filter((s) => s.kind === 1).length >= count) return spans;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`fewer than ${count} server spans ended`);
+}
