@@ -96,22 +96,23 @@ describe('relay', () => {
   });
 
   it('applies back-pressure: a caller that does not read holds the upstream, not modeltap memory', async () => {
-    // 50,000 events of ~250 bytes each: far more than the socket buffers on the way hold.
+    // 200,000 events of ~250 bytes (50 MB): far more than the kernel's loopback socket buffers on
+    // the two hops can hold (a few MB each), so an unbounded relay would show.
     const before = sim.log.length;
     const res = await new Promise<import('node:http').IncomingMessage>((resolve) => {
-      const req = httpRequest(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-events': '50000' } }, resolve);
+      const req = httpRequest(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-events': '200000' } }, resolve);
       req.end(JSON.stringify({ model: 'm', input: 'big', stream: true }));
     });
     res.pause();
     await new Promise((r) => setTimeout(r, 300));
     const sentWhilePaused = sim.log[before]?.framesSent ?? 0;
-    expect(sentWhilePaused).toBeLessThan(50_000);
+    expect(sentWhilePaused).toBeLessThan(150_000);
     let bytes = 0;
     res.on('data', (c: Buffer) => (bytes += c.length));
     res.resume();
     await new Promise((r) => res.on('end', r));
-    expect(sim.log[before]?.framesSent).toBe(50_008);
-    expect(bytes).toBeGreaterThan(50_000 * 150);
+    expect(sim.log[before]?.framesSent).toBe(200_008);
+    expect(bytes).toBeGreaterThan(200_000 * 150);
   });
 });
 
