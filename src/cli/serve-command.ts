@@ -2,7 +2,10 @@ import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type Creden
 import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
+import { startTelemetry } from '../telemetry/otel/sdk.js';
+import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { telemetryConfigFromEnv } from './telemetry-config.js';
 
 /** The flags of `modeltap serve`. */
 export const SERVE_FLAGS: readonly FlagDef[] = [
@@ -19,11 +22,14 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
+  { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
+  { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
+  { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
 
 export const SERVE_HELP = helpText(
   'Usage: modeltap serve [options]',
-  'Relays the OpenAI Responses and Chat Completions APIs to an upstream, byte for byte.',
+  'Relays the OpenAI Responses and Chat Completions APIs to an upstream, byte for byte, recording OpenTelemetry spans and metrics.\nTelemetry export follows the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,\nOTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, ...).',
   SERVE_FLAGS,
 );
 
@@ -52,6 +58,9 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const values = parseFlags(argv, SERVE_FLAGS, env);
   const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
   const auth = credentials(values, env);
+  const telemetryConfig = telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined });
+  const runtime = startTelemetry(telemetryConfig);
+  const metricsPort = values['metrics-port'] as number | undefined;
   let sim: Sim | undefined;
   let upstream: string;
   if (upstreamFlag === 'sim') {
@@ -65,6 +74,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     proxy = await startProxy({
       upstream,
       log,
+      ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
+      ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
       ...(values['host'] === undefined ? {} : { host: values['host'] as string }),
       port: (values['port'] as number | undefined) ?? 8787,
       ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
@@ -77,8 +88,19 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     });
   } catch (error) {
     await sim?.close();
+    await runtime.shutdown();
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
+  }
+  let metricsServer: MetricsServer | undefined;
+  if (runtime.metricsHandler && metricsPort !== undefined) {
+    metricsServer = await startMetricsServer({
+      host: (values['host'] as string | undefined) ?? '127.0.0.1',
+      port: metricsPort,
+      handler: runtime.metricsHandler,
+      ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
+    });
+    log(`modeltap metrics on ${metricsServer.url}/metrics`);
   }
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
   const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
@@ -88,9 +110,15 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       signals++;
       // A second signal means "now": abort what is still in flight.
       log(signals === 1 ? `${signal}: finishing ${proxy.inFlight} in-flight request(s), then exiting` : `${signal}: aborting now`);
+      if (signals > 1) {
+        void proxy.shutdown(0).then(resolve);
+        return;
+      }
       void proxy
-        .shutdown(signals === 1 ? grace : 0)
-        .then(() => sim?.close())
+        .shutdown(grace)
+        .then(() => Promise.allSettled([sim?.close(), metricsServer?.close()]))
+        // Spans of the last requests go out before the exit, bounded by the exporters' timeouts.
+        .then(() => runtime.shutdown())
         .then(resolve);
     };
     process.on('SIGINT', onSignal);

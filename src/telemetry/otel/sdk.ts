@@ -25,6 +25,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { ProxyTelemetry } from '../proxy-telemetry.js';
 import { METRICS } from './instruments.js';
+import { prometheusHandler } from './prometheus-handler.js';
 import { createOtelTelemetry, type TraceDetail } from './otel-telemetry.js';
 
 /** OTLP over HTTP: protobuf (the OpenTelemetry default) or JSON. */
@@ -185,7 +186,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   });
   return {
     telemetry,
-    metricsHandler: prometheus === undefined ? undefined : (req, res) => (prometheus as PrometheusExporter).getMetricsRequestHandler(req, res),
+    metricsHandler: prometheus === undefined ? undefined : prometheusHandler(prometheus),
     forceFlush: async () => {
       await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },

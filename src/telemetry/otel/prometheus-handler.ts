@@ -1,0 +1,38 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PrometheusSerializer, type PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { METRICS, type MetricSpec } from './instruments.js';
+
+/** The Prometheus name of a catalogue metric: dots to underscores, `_seconds` for seconds, `_total` for counters. */
+export function prometheusName(spec: MetricSpec): string {
+  const base = spec.name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  const withUnit = spec.unit === 's' ? `${base}_seconds` : base;
+  return spec.kind === 'counter' ? `${withUnit}_total` : withUnit;
+}
+
+// The JS exporter leaves units out of names; the OpenTelemetry Prometheus compatibility spec (and
+// the Collector) add them, so `/metrics` does too and dashboards see one name wherever they scrape.
+const SUFFIXES = Object.values(METRICS as Record<string, MetricSpec>)
+  .filter((spec) => spec.unit === 's')
+  .map((spec) => {
+    const base = spec.name.replace(/[^a-zA-Z0-9_:]/g, '_');
+    return { pattern: new RegExp(`^(# (?:HELP|TYPE|UNIT) )?${base}(_bucket|_sum|_count)?(?=[ {])`, 'gm'), replacement: `$1${base}_seconds$2` };
+  });
+
+/** Serves the reader's metrics as Prometheus text with unit suffixes. */
+export function prometheusHandler(reader: PrometheusExporter): (req: IncomingMessage, res: ServerResponse) => void {
+  const serializer = new PrometheusSerializer(undefined, false);
+  return (_req, res) => {
+    reader.collect().then(
+      ({ resourceMetrics }) => {
+        let text = serializer.serialize(resourceMetrics);
+        for (const { pattern, replacement } of SUFFIXES) text = text.replace(pattern, replacement);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(text);
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`# failed to collect metrics: ${error instanceof Error ? error.message : String(error)}\n`);
+      },
+    );
+  };
+}
