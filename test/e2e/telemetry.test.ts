@@ -91,6 +91,15 @@ describe('OTLP/HTTP export from the built CLI', () => {
     }
   });
 
+  it('flushes spans and metrics on SIGTERM, long before the export interval', async () => {
+    const receiver = await startOtlpReceiver();
+    running.push({ stop: () => receiver.close() });
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
+    expect(await proxy.stop()).toBe(0);
+    expect(receiver.exports.map((e) => e.path).sort()).toEqual(['/v1/metrics', '/v1/traces']);
+  });
+
   it('OTEL_SDK_DISABLED=true turns everything off, /metrics included', async () => {
     const receiver = await startOtlpReceiver();
     running.push({ stop: () => receiver.close() });

@@ -152,7 +152,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
       ? []
       : [
           new CountingSpanProcessor(
-            new BatchSpanProcessor(countingSpanExporter(traceExporter, pending, dropped), { maxQueueSize: BSP_MAX_QUEUE, maxExportBatchSize: 512, scheduledDelayMillis: 1000 }),
+            new BatchSpanProcessor(countingSpanExporter(traceExporter, pending, dropped), { maxQueueSize: BSP_MAX_QUEUE, maxExportBatchSize: 512 }),
             pending,
             dropped,
           ),
