@@ -31,6 +31,14 @@ export interface ClientContext {
   readonly showRawAgentReasoning: boolean;
   readonly dispatcher: Dispatcher;
   readonly random: () => number;
+  /** Use the Responses WebSocket for prompts (provider `supportsWebsockets`). */
+  readonly supportsWebsockets: boolean;
+  /** `v2` sends `previous_response_id` + new items; `v1` sends `response.append`. */
+  readonly websocketVersion: 'v1' | 'v2';
+  /** Ask for `responsesapi.websocket_timing` frames (`x-responsesapi-include-timing-metrics`). */
+  readonly includeTimingMetrics: boolean;
+  /** Session-wide WebSocket state: the fallback flag (§4.7) and the cached connection (L). */
+  readonly ws: { disabled: boolean; connection: import('./websocket-connection.js').WsConnection | undefined };
 }
 
 /** Resolves the current credentials, mapping any failure to a `ModelClientError`. */
@@ -76,46 +84,59 @@ export interface OpenOptions {
 }
 
 /**
- * One HTTP call with Codex's 401 loop around the transport retry loop (§4.5): resolve
- * credentials, build the request, send it with retries; on a 401, run the next recovery step and
- * start again (the attempt counter restarts at 0). A permanent refresh failure ends with
+ * Codex's 401 loop (§4.5) around any call that takes credentials: resolve them, call; on an
+ * upstream 401, run the next recovery step and call again. A permanent refresh failure ends with
  * `refresh_token_failed`, a transient one with `io`; with no step left, the mapped 401.
  */
-export async function openHttp(
+export async function withUnauthorizedRecovery<T>(
   ctx: ClientContext,
-  build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
-  options: OpenOptions,
-): Promise<OpenResponse> {
+  hooks: HookFanout,
+  recover: boolean,
+  call: (creds: Credentials | undefined) => Promise<T>,
+): Promise<T> {
   // One recovery per call, created at the first 401 so that it sees the credentials then in use.
   let recovery: UnauthorizedRecovery | undefined;
   let step = 0;
   for (;;) {
     const creds = await resolveCredentials(ctx);
-    const spec = await build(creds);
     try {
-      return await sendWithRetries(spec, {
-        maxRetries: ctx.provider.requestMaxRetries,
-        baseDelayMs: ctx.provider.retryBaseDelayMs,
-        idleTimeoutMs: ctx.provider.streamIdleTimeoutMs,
-        dispatcher: ctx.dispatcher,
-        hooks: options.hooks,
-        signal: options.signal,
-        random: ctx.random,
-      });
+      return await call(creds);
     } catch (error) {
-      if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !options.recoverUnauthorized) throw error;
+      if (!(error instanceof ModelClientError) || error.upstreamStatus !== 401 || !recover) throw error;
       recovery ??= ctx.credentials?.unauthorizedRecovery?.();
       if (!recovery?.hasNext()) throw error;
       step++;
       try {
         await recovery.next();
       } catch (refreshError) {
-        options.hooks.onAuthRecovery(step, 'failure');
+        hooks.onAuthRecovery(step, 'failure');
         throw recoveryFailure(refreshError, error);
       }
-      options.hooks.onAuthRecovery(step, 'success');
+      hooks.onAuthRecovery(step, 'success');
     }
   }
+}
+
+/**
+ * One HTTP call: the 401 loop around the transport retry loop (§4.1, §4.5). The attempt counter
+ * restarts at 0 after a recovery.
+ */
+export function openHttp(
+  ctx: ClientContext,
+  build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
+  options: OpenOptions,
+): Promise<OpenResponse> {
+  return withUnauthorizedRecovery(ctx, options.hooks, options.recoverUnauthorized, async (creds) =>
+    sendWithRetries(await build(creds), {
+      maxRetries: ctx.provider.requestMaxRetries,
+      baseDelayMs: ctx.provider.retryBaseDelayMs,
+      idleTimeoutMs: ctx.provider.streamIdleTimeoutMs,
+      dispatcher: ctx.dispatcher,
+      hooks: options.hooks,
+      signal: options.signal,
+      random: ctx.random,
+    }),
+  );
 }
 
 function recoveryFailure(refreshError: unknown, unauthorized: ModelClientError): ModelClientError {

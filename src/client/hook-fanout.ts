@@ -29,6 +29,16 @@ export class HookFanout {
     return headers;
   }
 
+  onWsFallback(reason: 'upgrade_required' | 'retries_exhausted'): void {
+    for (const h of this.#hooks) {
+      try {
+        h.onWsFallback?.(reason);
+      } catch {
+        // Telemetry must not break the request.
+      }
+    }
+  }
+
   onAuthRecovery(step: number, outcome: 'success' | 'failure'): void {
     for (const h of this.#hooks) {
       try {

@@ -21,6 +21,7 @@ import { backoffMs } from './retry.js';
 import { readBody, readSse } from './stream-reader.js';
 import type { TurnMetadataCache } from './turn-metadata.js';
 import { zstdCompress } from './zstd.js';
+import { connectionFor, streamOnConnection } from './websocket-stream.js';
 
 /** Options of one `stream()` call. */
 export interface StreamOptions {
@@ -158,10 +159,23 @@ export class ModelClientSession {
       });
       return new ResponseStream(() => Promise.reject(error));
     }
+    let usedWebSocket = false;
     const openOnce = async (): Promise<OpenedStream> => {
+      usedWebSocket = this.#websocketEnabled();
+      if (usedWebSocket) {
+        try {
+          return await this.#streamWebSocket(prompt, hooks, signal, false);
+        } catch (error) {
+          // M+: a 426 on the handshake means "use HTTP", at once (§1.3, §4.7).
+          if (!(error instanceof ModelClientError && error.upstreamStatus === 426)) throw error;
+          this.#fallBack('upgrade_required', hooks);
+          usedWebSocket = false;
+        }
+      }
       const response = await this.#open((creds) => this.#buildPrompt(prompt, creds), hooks, signal);
       return this.#read(response, wire, { raw: false, hooks, signal });
     };
+    const fallBack = (): boolean => usedWebSocket && this.#fallBack('retries_exhausted', hooks);
     const maxRetries = ctx.provider.streamMaxRetries;
     const random = ctx.random;
     const baseDelay = ctx.provider.retryBaseDelayMs;
@@ -182,7 +196,14 @@ export class ModelClientSession {
               return;
             } catch (error) {
               const err = error instanceof ModelClientError ? error : abortedError(error);
-              if (!err.retryable || retries >= maxRetries || signal?.aborted) throw err;
+              if (!err.retryable || signal?.aborted) throw err;
+              if (retries >= maxRetries) {
+                // §4.6: with retries exhausted on the WebSocket, switch to HTTP and start over.
+                if (!fallBack()) throw err;
+                retries = 0;
+                current = undefined;
+                continue;
+              }
               retries++;
               const delayMs = err.delayMs ?? backoffMs(baseDelay, retries, random);
               yield { type: 'reconnecting', attempt: retries, maxRetries, delayMs, message: err.message };
@@ -197,6 +218,55 @@ export class ModelClientSession {
         })(),
       };
     });
+  }
+
+  #websocketEnabled(): boolean {
+    const ctx = this.#ctx;
+    return ctx.provider.wireApi === 'responses' && ctx.supportsWebsockets && !ctx.ws.disabled;
+  }
+
+  /** §4.7: flips the session-wide fallback flag; true only the first time. */
+  #fallBack(reason: 'upgrade_required' | 'retries_exhausted', hooks: HookFanout): boolean {
+    const ctx = this.#ctx;
+    if (ctx.ws.disabled || !ctx.supportsWebsockets) return false;
+    ctx.ws.disabled = true;
+    ctx.ws.connection?.socket.close();
+    ctx.ws.connection = undefined;
+    hooks.onWsFallback(reason);
+    return true;
+  }
+
+  async #streamWebSocket(prompt: Prompt, hooks: HookFanout, signal: AbortSignal | undefined, prewarm: boolean): Promise<OpenedStream> {
+    const ctx = this.#ctx;
+    const turnMetadata = this.#metadata?.value;
+    const { connection, fresh } = await connectionFor(ctx, { turnState: this.#turnState, turnMetadata }, hooks, signal);
+    if (fresh && this.#turnState === undefined) this.#turnState = headerValue(connection.socket.headers, 'x-codex-turn-state');
+    const info = findModelInfo(prompt.model ?? ctx.model, { ...ctx.modelInfo, ...prompt.modelInfo });
+    const body = buildResponsesBody(prompt, info, ctx, false);
+    return streamOnConnection(ctx, connection, body, { prewarm, turnMetadata });
+  }
+
+  /**
+   * Warms the WebSocket for this turn (L): a `response.create` with `generate: false`, read to its
+   * completion, so that the first real request can send only new items with
+   * `previous_response_id`. Does nothing when the session uses HTTP.
+   */
+  async prewarm(prompt: Prompt, options: StreamOptions = {}): Promise<void> {
+    if (!this.#websocketEnabled()) return;
+    const hooks = this.#ctx.hooks.with(options.telemetry);
+    let opened: OpenedStream;
+    try {
+      opened = await this.#streamWebSocket(prompt, hooks, options.signal, true);
+    } catch (error) {
+      if (error instanceof ModelClientError && error.upstreamStatus === 426) {
+        this.#fallBack('upgrade_required', hooks);
+        return;
+      }
+      throw error;
+    }
+    for await (const _event of opened.events) {
+      // Drained for its completion; a prewarm yields nothing the turn needs.
+    }
   }
 
   async #buildPrompt(prompt: Prompt, creds: Credentials | undefined): Promise<HttpRequestSpec> {

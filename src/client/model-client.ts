@@ -3,7 +3,10 @@ import { arch, release, type } from 'node:os';
 import type { Dispatcher } from 'undici';
 import type { TelemetryHooks } from '../telemetry/hooks.js';
 import { toCredentialSource, type AuthOption, type CredentialSource } from './auth.js';
-import { defaultHeaders, openHttp, applyCredentials, type ClientContext, type SessionSource } from './client-context.js';
+import { defaultHeaders, openHttp, applyCredentials, withUnauthorizedRecovery, type ClientContext, type SessionSource } from './client-context.js';
+import { isForwardableHeader } from './header-map.js';
+import { openUpstreamWebSocket, type UpstreamWebSocket } from './upstream-websocket.js';
+import { connectionFor } from './websocket-stream.js';
 import { ModelClientError, streamError } from './errors.js';
 import type { ResponseItem } from './events.js';
 import { HookFanout } from './hook-fanout.js';
@@ -49,6 +52,12 @@ export interface ModelClientOptions {
   readonly dispatcher?: Dispatcher;
   /** Source of jitter in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
+  /** Stream prompts over the Responses WebSocket (Codex's `supports_websockets`). Default false. */
+  readonly supportsWebsockets?: boolean;
+  /** `v2` (default): `previous_response_id` + new items; `v1`: `response.append`. */
+  readonly websocketVersion?: 'v1' | 'v2';
+  /** Ask for `responsesapi.websocket_timing` frames. Default false. */
+  readonly includeTimingMetrics?: boolean;
 }
 
 const turnMetadataCache = new TurnMetadataCache();
@@ -84,6 +93,10 @@ export class ModelClient {
       showRawAgentReasoning: options.showRawAgentReasoning ?? false,
       dispatcher: options.dispatcher ?? defaultDispatcher(),
       random: options.random ?? Math.random,
+      supportsWebsockets: options.supportsWebsockets ?? false,
+      websocketVersion: options.websocketVersion ?? 'v2',
+      includeTimingMetrics: options.includeTimingMetrics ?? false,
+      ws: { disabled: false, connection: undefined },
     };
   }
 
@@ -127,6 +140,51 @@ export class ModelClient {
     const output = (parsed as { output?: unknown } | null)?.output;
     if (!Array.isArray(output)) throw streamError('missing field `output`');
     return output as ResponseItem[];
+  }
+
+  /**
+   * Opens the Responses WebSocket now, handshake only (M's preconnect): the next turn adopts it.
+   * Does nothing when WebSockets are off or already open.
+   */
+  async preconnect(options: StreamOptions = {}): Promise<void> {
+    const ctx = this.#ctx;
+    if (ctx.provider.wireApi !== 'responses' || !ctx.supportsWebsockets || ctx.ws.disabled) return;
+    try {
+      await connectionFor(ctx, { turnState: undefined, turnMetadata: undefined }, ctx.hooks.with(options.telemetry), options.signal);
+    } catch (error) {
+      if (error instanceof ModelClientError && error.upstreamStatus === 426) {
+        ctx.ws.disabled = true;
+        ctx.hooks.with(options.telemetry).onWsFallback('upgrade_required');
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Opens an upstream Responses WebSocket for a caller's raw handshake (the proxy's way in): the
+   * caller's headers (minus hop-by-hop and WebSocket handshake ones), the provider's headers and
+   * the client's credentials, with 401 recovery. Frames are then relayed as they are.
+   */
+  openWebSocket(raw: { path: string; query?: string; headers?: Readonly<Record<string, string | string[] | undefined>> }, options: StreamOptions = {}): Promise<UpstreamWebSocket> {
+    const ctx = this.#ctx;
+    const hooks = ctx.hooks.with(options.telemetry);
+    const callerHeaders: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(raw.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (value !== undefined && isForwardableHeader(lower) && !lower.startsWith('sec-websocket-')) callerHeaders[lower] = value;
+    }
+    return withUnauthorizedRecovery(ctx, hooks, true, (creds) => {
+      const headers: Record<string, string | string[]> = { ...callerHeaders, ...ctx.provider.headers };
+      applyCredentials(headers, creds);
+      return openUpstreamWebSocket({
+        url: buildUrl(ctx.provider, raw.path, raw.query ?? ''),
+        headers,
+        hooks,
+        handshakeTimeoutMs: ctx.provider.streamIdleTimeoutMs,
+        signal: options.signal,
+      });
+    });
   }
 
   /** The usable context window: the model's window × its effective percent / 100 (§1.2). */

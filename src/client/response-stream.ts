@@ -5,8 +5,8 @@ import type { HeaderMap } from './header-map.js';
 export interface ResponseHead {
   readonly status: number;
   readonly headers: HeaderMap;
-  /** `http_sse` when the body is an event stream, else `http_json` (any other body). */
-  readonly transport: 'http_sse' | 'http_json';
+  /** `http_sse` when the body is an event stream, `websocket` for the Responses WebSocket, else `http_json`. */
+  readonly transport: 'http_sse' | 'http_json' | 'websocket';
 }
 
 /** What opening a stream produces: the head, and the events read from its body. */

@@ -61,6 +61,8 @@ export interface TelemetryHooks {
    * span exists before the send). Headers it returns (e.g. `traceparent`) are added to that attempt.
    */
   onAttemptStart?(attempt: number, request: { readonly method: string; readonly url: string }): Readonly<Record<string, string>> | undefined;
+  /** The client switched from WebSocket to HTTP for the rest of the session (§4.7; a modeltap addition). */
+  onWsFallback?(reason: 'upgrade_required' | 'retries_exhausted'): void;
   /** After each 401 recovery step (§4.5), with its 1-based number and outcome (a modeltap addition). */
   onAuthRecovery?(step: number, outcome: 'success' | 'failure'): void;
   /**

@@ -54,7 +54,7 @@ export interface RequestTelemetry {
   /** A model route: starts the GenAI operation. */
   startOperation(info: OperationInfo): void;
   /** The head went to the caller: modeltap's overhead and the upstream's time to head, in ms. */
-  onHead(statusCode: number, transport: 'http_sse' | 'http_json', overheadMs: number, upstreamMs: number): void;
+  onHead(statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number, upstreamMs: number): void;
   /** A parsed event the relay saw (never `raw` ones). */
   onEvent(event: ResponseEvent): void;
   /** Relayed bytes were written to the caller. */

@@ -166,7 +166,7 @@ class OtelRequest implements RequestTelemetry {
   #firstChunkAt: number | undefined;
   #lastPollAt: number | undefined;
   #firstWriteAt: number | undefined;
-  #transport: 'http_sse' | 'http_json' | undefined;
+  #transport: 'http_sse' | 'http_json' | 'websocket' | undefined;
   #transportAttrs: Attributes | undefined;
   #events = 0;
   #usage: TokenUsage | null = null;
@@ -269,7 +269,7 @@ class OtelRequest implements RequestTelemetry {
     };
   }
 
-  onHead(_statusCode: number, transport: 'http_sse' | 'http_json', overheadMs: number): void {
+  onHead(_statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number): void {
     this.#transport = transport;
     this.#transportAttrs = { 'modeltap.transport': transport };
     this.#s.m.proxyOverhead.record(overheadMs / 1000, { ...(this.#info.route === undefined ? {} : { 'http.route': this.#info.route }), 'modeltap.transport': transport });
