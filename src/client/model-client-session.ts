@@ -62,6 +62,11 @@ export class ModelClientSession {
     this.#metadata = options.turnMetadataCwd === undefined ? undefined : metadataCache.start(options.turnMetadataCwd);
   }
 
+  /** The `x-codex-turn-metadata` value, once computed (undefined before, or outside git). */
+  get turnMetadata(): string | undefined {
+    return this.#metadata?.value;
+  }
+
   /** The turn-state token captured in this turn, if any. */
   get turnState(): string | undefined {
     return this.#turnState;
@@ -200,6 +205,7 @@ export class ModelClientSession {
               if (retries >= maxRetries) {
                 // §4.6: with retries exhausted on the WebSocket, switch to HTTP and start over.
                 if (!fallBack()) throw err;
+                yield { type: 'reconnecting', attempt: 0, maxRetries, delayMs: 0, message: `Falling back from WebSockets to HTTPS transport. ${err.message}` };
                 retries = 0;
                 current = undefined;
                 continue;

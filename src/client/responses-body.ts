@@ -21,7 +21,8 @@ const ID_ITEM_TYPES: ReadonlySet<string> = new Set([
   'custom_tool_call',
 ]);
 
-function prepareInput(input: readonly ResponseItem[], keepIds: boolean): ResponseItem[] {
+/** Input items as the wire carries them: ids only for Azure, where they are non-empty (§2.2.1). */
+export function prepareInput(input: readonly ResponseItem[], keepIds: boolean): ResponseItem[] {
   return input.map((item) => {
     if (!ID_ITEM_TYPES.has(item.type) || !('id' in item)) return item;
     const id = item['id'];

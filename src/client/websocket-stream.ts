@@ -2,6 +2,7 @@ import { applyCredentials, withUnauthorizedRecovery, type ClientContext } from '
 import { streamError } from './errors.js';
 import type { ResponseEvent, ResponseItem } from './events.js';
 import type { HookFanout } from './hook-fanout.js';
+import { prepareInput } from './responses-body.js';
 import { buildUrl } from './provider.js';
 import { parseJsonData, ResponsesFrameMapper } from './responses-mapper.js';
 import type { OpenedStream } from './response-stream.js';
@@ -162,7 +163,8 @@ export async function streamOnConnection(
         yield event;
         if (event.type === 'completed') {
           connection.lastInput = input;
-          connection.lastOutput = output;
+          // Compared with later inputs in their wire form, where ids are not serialised.
+          connection.lastOutput = prepareInput(output, false);
           connection.lastResponseId = event.responseId || undefined;
           connection.lastFields = fields;
           done = true;
