@@ -11,12 +11,13 @@ export const SIM_FLAGS: readonly FlagDef[] = [
   { name: 'input-tokens', env: 'MODELTAP_SIM_INPUT_TOKENS', kind: 'integer', value: 'N', help: 'Reported input tokens.', defaultText: 'request bytes / 4' },
   { name: 'output-tokens', env: 'MODELTAP_SIM_OUTPUT_TOKENS', kind: 'integer', value: 'N', help: 'Reported output tokens.', defaultText: 'events' },
   { name: 'cached-tokens', env: 'MODELTAP_SIM_CACHED_TOKENS', kind: 'integer', value: 'N', help: 'Reported cached input tokens.', defaultText: '0' },
+  { name: 'websocket', env: 'MODELTAP_SIM_WEBSOCKET', kind: 'boolean', help: 'Accept Responses WebSocket upgrades (--no-websocket refuses them with 426).', defaultText: 'on' },
   { name: 'reasoning-tokens', env: 'MODELTAP_SIM_REASONING_TOKENS', kind: 'integer', value: 'N', help: 'Reported reasoning tokens.', defaultText: '0' },
 ];
 
 export const SIM_HELP = helpText(
   'Usage: modeltap sim [options]',
-  'A simulated OpenAI upstream (Responses SSE and JSON, Chat Completions, compact, models) for offline use, tests and benchmarks.\nFaults per request: x-sim-fault: status:<code> | reset:<k> | stall:<k> | malformed:<k> | slow-head:<ms>, optionally ;times=<n>.',
+  'A simulated OpenAI upstream (Responses SSE, JSON and WebSocket, Chat Completions, compact, models) for offline use, tests and benchmarks.\nFaults per request: x-sim-fault: status:<code> | reset:<k> | stall:<k> | malformed:<k> | slow-head:<ms>, optionally ;times=<n>.',
   SIM_FLAGS,
 );
 
@@ -35,6 +36,7 @@ export async function simCommand(argv: readonly string[], env: Readonly<Record<s
       ...(num('ttfb-ms') === undefined ? {} : { ttfbMs: num('ttfb-ms') as number }),
       ...(num('events') === undefined ? {} : { events: num('events') as number }),
       ...(num('gap-ms') === undefined ? {} : { gapMs: num('gap-ms') as number }),
+      websocket: v['websocket'] !== false,
       usage,
     },
     { host: (v['host'] as string | undefined) ?? '127.0.0.1', port: num('port') ?? 8788 },

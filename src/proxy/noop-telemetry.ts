@@ -7,6 +7,9 @@ const noopRequest: RequestTelemetry = {
   onEvent: () => undefined,
   onWrite: () => undefined,
   onError: () => undefined,
+  startTurn: () => undefined,
+  endTurn: () => undefined,
+  onFallback: () => undefined,
   end: () => undefined,
 };
 

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import { createProxyApp } from './app.js';
 import { ClientCache } from './client-cache.js';
-import { errorBody } from './proxy-error.js';
+import { noopTelemetry } from './noop-telemetry.js';
+import { createUpgradeHandler } from './websocket-upgrade.js';
 
 /** Options of {@link startProxy}; every field but `upstream` has a default. */
 export interface ProxyOptions {
@@ -35,6 +36,8 @@ export interface ProxyOptions {
   readonly telemetry?: ProxyTelemetry;
   /** Serves `GET /metrics` on the proxy's port when set. */
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
+  readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
   readonly log?: (line: string) => void;
 }
@@ -114,15 +117,21 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  // Until the WebSocket transport lands, refuse upgrades with 426 so Codex falls back to HTTP at
-  // once: a 404 or a dropped socket costs it about 6 s of retries (fixtures run12 vs run2).
-  server.on('upgrade', (req, socket: Socket) => {
-    const body = errorBody(426, 'upgrade_required', 'This modeltap does not carry WebSockets yet; use HTTP.');
-    const path = req.url?.split('?')[0] ?? '';
-    const status = path === '/v1/responses' ? '426 Upgrade Required' : '404 Not Found';
-    options.log?.(`refused a WebSocket upgrade on ${path} with ${status.slice(0, 3)}`);
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  });
+  server.on(
+    'upgrade',
+    createUpgradeHandler({
+      clients,
+      telemetry: options.telemetry ?? noopTelemetry,
+      accessKey: options.accessKey,
+      httpBridge: options.wsBridge ?? false,
+      upstream: upstreamEndpoint(options.upstream),
+      track: (controller) => {
+        active.add(controller);
+        return () => active.delete(controller);
+      },
+      log: options.log,
+    }),
+  );
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let stopping: Promise<void> | undefined;

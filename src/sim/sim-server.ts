@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeContent } from '../util/decode-content.js';
 import { DEFAULT_SIM_OPTIONS, parseSimFault, type SimFault, type SimOptions } from './sim-options.js';
 import {
@@ -31,6 +32,13 @@ export interface SimLogEntry {
   framesSent: number;
   /** The fault injected into this request, if any (`status`, `reset`, …). */
   fault?: SimFault['kind'];
+  /** `http`, or `websocket` for a request frame on a Responses WebSocket. */
+  transport: 'http' | 'websocket';
+  /** WebSocket: which connection (0-based), the frame type, `previous_response_id` and `generate`. */
+  connection?: number;
+  frameType?: string;
+  previousResponseId?: string;
+  generate?: boolean;
 }
 
 /** A running simulator. */
@@ -111,7 +119,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
       }
     }
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
-    const entry: SimLogEntry = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, bodyBytes: raw.length, model, startedAt: performance.now() - started, framesSent: 0 };
+    const entry: SimLogEntry = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, bodyBytes: raw.length, model, startedAt: performance.now() - started, framesSent: 0, transport: 'http' };
     log.push(entry);
     res.once('close', () => {
       entry.endedAt = performance.now() - started;
@@ -205,10 +213,74 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  // The Responses WebSocket arrives with the WebSocket issue; until then refuse it the cheap way.
-  server.on('upgrade', (_req, socket) => {
-    socket.end('HTTP/1.1 426 Upgrade Required\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  let connections = 0;
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://sim').pathname;
+    if (path !== '/v1/responses' || !config.websocket || req.headers['x-sim-websocket'] === 'refuse') {
+      const status = path !== '/v1/responses' ? '404 Not Found' : '426 Upgrade Required';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ws, req, connections++));
   });
+
+  /** A Responses WebSocket: each `response.create` / `response.append` gets one streamed response. */
+  function serveWebSocket(ws: WebSocket, req: IncomingMessage, connection: number): void {
+    let chain = Promise.resolve();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      chain = chain.then(() => answerFrame(ws, req, connection, data, isBinary)).catch(() => ws.terminate());
+    });
+  }
+
+  async function answerFrame(ws: WebSocket, req: IncomingMessage, connection: number, data: Buffer, isBinary: boolean): Promise<void> {
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      ws.send(JSON.stringify({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: 'invalid JSON frame', code: 'invalid_json' } }));
+      return;
+    }
+    if (isBinary || (frame['type'] !== 'response.create' && frame['type'] !== 'response.append')) {
+      ws.send(JSON.stringify({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: `unsupported frame type ${String(frame['type'])}`, code: 'unknown_event' } }));
+      return;
+    }
+    const generate = frame['generate'] !== false;
+    const model = typeof frame['model'] === 'string' ? frame['model'] : undefined;
+    const entry: SimLogEntry = {
+      method: 'WS',
+      path: '/v1/responses',
+      headers: req.headers,
+      bodyBytes: data.length,
+      model,
+      startedAt: performance.now() - started,
+      framesSent: 0,
+      transport: 'websocket',
+      connection,
+      frameType: String(frame['type']),
+      ...(typeof frame['previous_response_id'] === 'string' ? { previousResponseId: frame['previous_response_id'] } : {}),
+      generate,
+    };
+    log.push(entry);
+    const events = generate ? headerNumber(req, 'x-sim-events', config.events) : 0;
+    const usage = generate ? simUsage(data.length, events, config.usage) : { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
+    const turn: SimTurn = { ids: simIds(data), model: model ?? 'gpt-5.1-codex', events, usage };
+    const gapMs = headerNumber(req, 'x-sim-gap-ms', config.gapMs);
+    await wait(headerNumber(req, 'x-sim-ttfb-ms', config.ttfbMs));
+    const script = responsesEvents(turn);
+    const out: Record<string, unknown>[] = generate ? [...script.head] : [script.head[0] as Record<string, unknown>];
+    let seq = out.length;
+    for (let i = 0; i < events; i++) out.push(script.delta(i, seq++));
+    out.push(...(generate ? script.tail(seq) : script.tail(seq).slice(-1)));
+    for (let i = 0; i < out.length; i++) {
+      if (ws.readyState !== ws.OPEN) return;
+      if (gapMs > 0 && i > 4) await wait(gapMs);
+      ws.send(JSON.stringify(out[i]));
+      entry.framesSent++;
+    }
+    entry.endedAt = performance.now() - started;
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', () => resolve());
@@ -220,6 +292,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     log,
     server,
     close: async () => {
+      for (const client of wss.clients) client.terminate();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

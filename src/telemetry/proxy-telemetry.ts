@@ -38,6 +38,8 @@ export interface OperationInfo {
   readonly serverPort: number;
   /** The parsed request body: request parameters and, only when content capture is on, content. */
   readonly body: Readonly<Record<string, unknown>>;
+  /** Default: `http_sse` when streaming, else `http_json`. */
+  readonly transport?: 'http_sse' | 'http_json' | 'websocket';
 }
 
 /** How a request ended. */
@@ -61,6 +63,12 @@ export interface RequestTelemetry {
   onWrite(): void;
   /** The operation failed with this low-cardinality error type. */
   onError(errorType: string): void;
+  /** WebSocket: a `response.create` / `response.append` starts a turn, its own GenAI operation. */
+  startTurn(info: OperationInfo): void;
+  /** WebSocket: the turn's response completed (no error type) or failed. */
+  endTurn(errorType?: string): void;
+  /** A WebSocket caller was sent to HTTP (the upstream refused the upgrade). */
+  onFallback(reason: string): void;
   /** The request is over: last byte written, error answered, or aborted. Ends every span. */
   end(outcome: RequestOutcome): void;
 }

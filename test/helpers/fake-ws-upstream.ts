@@ -5,6 +5,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 /** One WebSocket connection the fake upstream accepted. */
 export interface FakeWsConnection {
   readonly headers: IncomingMessage['headers'];
+  /** Resolves with the close code when the connection closes. */
+  readonly closed: Promise<number>;
   readonly frames: unknown[];
   readonly socket: WebSocket;
 }
@@ -50,10 +52,18 @@ export async function startFakeWsUpstream(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection: FakeWsConnection = { headers: req.headers, frames: [], socket: ws };
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      const connection: FakeWsConnection = { headers: req.headers, frames: [], socket: ws, closed };
       connections.push(connection);
       ws.on('message', (data) => {
-        const parsed = JSON.parse(data.toString()) as Record<string, unknown>;
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(data.toString()) as Record<string, unknown>;
+        } catch {
+          // Not JSON: recorded as the text that arrived.
+          connection.frames.push(data.toString());
+          return;
+        }
         connection.frames.push(parsed);
         script(parsed, (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)), connection);
       });

@@ -218,7 +218,9 @@ class OtelRequest implements RequestTelemetry {
         const attrs = kindSuccess(k.kind, k.success);
         this.#s.m.wsEvent.add(1, attrs);
         this.#s.m.wsEventDuration.record(ms / 1000, attrs);
+        if (poll.kind === 'message' && poll.message.type === 'text') this.#chunk(ms);
       },
+      onWsFallback: (reason) => this.onFallback(reason),
     };
   }
 
@@ -264,9 +266,36 @@ class OtelRequest implements RequestTelemetry {
         'server.address': info.serverAddress,
         'server.port': info.serverPort,
         'openai.api.type': info.apiType,
-        'modeltap.transport': info.stream ? 'http_sse' : 'http_json',
+        'modeltap.transport': info.transport ?? (info.stream ? 'http_sse' : 'http_json'),
       },
     };
+  }
+
+  startTurn(info: OperationInfo): void {
+    if (this.#op !== undefined) this.endTurn('aborted');
+    this.#firstSendAt = performance.now();
+    this.#firstChunkAt = undefined;
+    this.#lastPollAt = undefined;
+    this.#events = 0;
+    this.#usage = null;
+    this.#responseId = undefined;
+    this.#completedRaw = undefined;
+    this.#responseModel = undefined;
+    this.#text = '';
+    this.#transport = 'websocket';
+    this.#transportAttrs = { 'modeltap.transport': 'websocket' };
+    this.startOperation({ ...info, transport: 'websocket' });
+  }
+
+  endTurn(errorType?: string): void {
+    const op = this.#op;
+    if (op === undefined) return;
+    this.#op = undefined;
+    this.#endOperation(op, performance.now(), errorType);
+  }
+
+  onFallback(reason: string): void {
+    this.#s.m.wsFallbacks.add(1, { reason });
   }
 
   onHead(_statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number): void {
@@ -423,21 +452,7 @@ class OtelRequest implements RequestTelemetry {
     m.sseEventDuration.record(ms / 1000, attrs);
     const op = this.#op;
     const now = performance.now();
-    if (poll.kind === 'event') {
-      this.#events++;
-      if (op !== undefined) {
-        if (this.#firstChunkAt === undefined) {
-          this.#firstChunkAt = now;
-          const ttfc = (now - (this.#firstSendAt ?? now)) / 1000;
-          m.timeToFirstChunk.record(ttfc, op.streamAttrs);
-          op.span.setAttribute('gen_ai.response.time_to_first_chunk', ttfc);
-          if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk');
-        } else {
-          m.timePerOutputChunk.record(ms / 1000, op.streamAttrs);
-        }
-      }
-      this.#lastPollAt = now;
-    }
+    if (poll.kind === 'event') this.#chunk(ms, now);
     if (op === undefined) return;
     const detail = this.#s.detail;
     if (detail === 'events') {
@@ -454,6 +469,24 @@ class OtelRequest implements RequestTelemetry {
     }
   }
 
+  /** One streamed chunk (an SSE event or a WebSocket text frame) of the current operation. */
+  #chunk(ms: number, now = performance.now()): void {
+    this.#events++;
+    this.#lastPollAt = now;
+    const op = this.#op;
+    if (op === undefined) return;
+    const m = this.#s.m;
+    if (this.#firstChunkAt === undefined) {
+      this.#firstChunkAt = now;
+      const ttfc = (now - (this.#firstSendAt ?? now)) / 1000;
+      m.timeToFirstChunk.record(ttfc, op.streamAttrs);
+      op.span.setAttribute('gen_ai.response.time_to_first_chunk', ttfc);
+      if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk');
+    } else {
+      m.timePerOutputChunk.record(ms / 1000, op.streamAttrs);
+    }
+  }
+
   #endOperation(op: Operation, now: number, errorType: string | undefined): void {
     const span = op.span;
     const responseModel = this.#responseModel;
@@ -464,6 +497,7 @@ class OtelRequest implements RequestTelemetry {
     span.setAttribute('modeltap.transport', transport);
     span.setAttribute('modeltap.retries', this.#retries);
     if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', this.#events);
+    else if (transport === 'websocket') span.setAttribute('modeltap.websocket.events', this.#events);
     if (responseModel !== undefined) span.setAttribute('gen_ai.response.model', responseModel);
     if (this.#responseId !== undefined) span.setAttribute('gen_ai.response.id', this.#responseId);
     if (response !== undefined) {

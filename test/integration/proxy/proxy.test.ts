@@ -232,19 +232,6 @@ describe('errors after the first byte', () => {
   });
 });
 
-describe('WebSocket upgrades', () => {
-  it('are answered 426 on /v1/responses so Codex falls back at once', async () => {
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${proxy.url}/v1/responses`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
-      req.on('response', (res) => resolve(res.statusCode ?? 0));
-      req.on('upgrade', () => reject(new Error('upgraded')));
-      req.on('error', reject);
-      req.end();
-    });
-    expect(status).toBe(426);
-  });
-});
-
 describe('listening safely', () => {
   it('refuses a non-loopback address without an access key', async () => {
     await expect(startProxy({ upstream: `${sim.url}/v1`, host: '0.0.0.0', port: 0 })).rejects.toThrow(/access key/);

@@ -1,0 +1,124 @@
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { ModelClientError } from '../client/errors.js';
+import type { ResponseItem } from '../client/events.js';
+import { parseSseFields } from '../client/sse.js';
+import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
+import { conversationFromHeaders } from './request-facts.js';
+import type { UpgradeContext } from './websocket-upgrade.js';
+import { turnInfo } from './websocket-turns.js';
+
+type Obj = Record<string, unknown>;
+
+function asItems(input: unknown): ResponseItem[] {
+  if (typeof input === 'string') return [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }];
+  return Array.isArray(input) ? (input as ResponseItem[]) : [];
+}
+
+function errorFrame(status: number, message: string, code: string): string {
+  return JSON.stringify({ type: 'error', status, error: { type: status >= 500 ? 'server_error' : 'invalid_request_error', code, message } });
+}
+
+/** The `error.message` of an upstream error body, if it has one. */
+function upstreamMessage(error: ModelClientError | undefined): string | undefined {
+  if (error?.upstream === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(error.upstream.body).toString('utf8')) as { error?: { message?: unknown } };
+    return typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `--ws-bridge`: serves a Responses WebSocket caller from an upstream that only speaks HTTP. Each
+ * `response.create` (or v1 `response.append`) becomes a streamed `POST /responses`, and each SSE
+ * event's data a text frame. Because an HTTP upstream may not store responses, the bridge keeps
+ * each response's full history (input plus output items) for the life of the connection and
+ * expands `previous_response_id` into it; a `generate: false` prewarm is answered without a call.
+ */
+export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, rt: RequestTelemetry): void {
+  const controller = new AbortController();
+  const untrack = ctx.track(controller);
+  const history = new Map<string, ResponseItem[]>();
+  let lastId: string | undefined;
+  let warmups = 0;
+  let chain = Promise.resolve();
+  const headers = { ...req.headers };
+  delete headers['x-modeltap-key'];
+  for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
+  const client = ctx.clients.get(conversationFromHeaders(req.headers));
+
+  const turn = async (data: Buffer): Promise<void> => {
+    let frame: Obj;
+    try {
+      frame = JSON.parse(data.toString('utf8')) as Obj;
+    } catch {
+      caller.send(errorFrame(400, 'invalid JSON frame', 'invalid_json'));
+      return;
+    }
+    const type = frame['type'];
+    if (type !== 'response.create' && type !== 'response.append') {
+      caller.send(errorFrame(400, `unsupported frame type ${String(type)}`, 'unknown_event'));
+      return;
+    }
+    const previous = type === 'response.append' ? lastId : typeof frame['previous_response_id'] === 'string' ? frame['previous_response_id'] : undefined;
+    const input = [...(previous === undefined ? [] : (history.get(previous) ?? [])), ...asItems(frame['input'])];
+    const info = turnInfo(req.headers, data, ctx.upstream);
+    if (info !== undefined) rt.startTurn(info);
+    if (frame['generate'] === false) {
+      const id = `resp_bridge_warmup_${++warmups}`;
+      history.set(id, input);
+      lastId = id;
+      const response = { id, object: 'response', status: 'completed', model: frame['model'], output: [], usage: null };
+      caller.send(JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress' } }));
+      caller.send(JSON.stringify({ type: 'response.completed', sequence_number: 1, response }));
+      rt.endTurn();
+      return;
+    }
+    const { type: _t, generate: _g, previous_response_id: _p, client_metadata: _c, ...rest } = frame;
+    const body = { ...rest, input, stream: true };
+    const stream = client.newSession().stream({ raw: { path: 'responses', headers, body } }, { telemetry: rt.hooks, signal: controller.signal });
+    const output: ResponseItem[] = [];
+    try {
+      await stream.head();
+      for await (const event of stream) {
+        if (event.type === 'output_item_done') output.push(event.item);
+        if (event.type !== 'raw' && event.type !== 'reconnecting') rt.onEvent(event);
+        const raw = (event as { raw?: Uint8Array }).raw;
+        if (raw === undefined) continue;
+        const sse = parseSseFields(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+        if (sse === undefined || sse.data.trim() === '[DONE]') continue;
+        caller.send(sse.data, () => rt.onWrite());
+        if (event.type === 'completed' && event.responseId !== '') {
+          history.set(event.responseId, [...input, ...output]);
+          lastId = event.responseId;
+        }
+      }
+      rt.endTurn();
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      const err = error instanceof ModelClientError ? error : undefined;
+      if (err?.source !== 'upstream_event') {
+        const status = err?.upstream?.status ?? err?.status ?? 502;
+        caller.send(errorFrame(status, upstreamMessage(err) ?? err?.message ?? 'bridge failed', err?.kind ?? 'internal_error'));
+      }
+      rt.endTurn(err === undefined ? 'internal_error' : err.upstream === undefined ? err.kind : String(err.upstream.status));
+    }
+  };
+
+  caller.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      caller.close(1003, 'binary frames are not supported');
+      return;
+    }
+    chain = chain.then(() => turn(data as Buffer));
+  });
+  controller.signal.addEventListener('abort', () => caller.close(1001, 'modeltap is shutting down'));
+  caller.on('close', () => {
+    controller.abort();
+    untrack();
+    rt.endTurn('aborted');
+    rt.end({ statusCode: 101 });
+  });
+}

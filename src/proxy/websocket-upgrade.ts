@@ -1,0 +1,184 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { ModelClientError } from '../client/errors.js';
+import { headerValue } from '../client/header-map.js';
+import type { UpstreamWebSocket, WsFrame } from '../client/upstream-websocket.js';
+import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
+import type { ClientCache } from './client-cache.js';
+import { bridgeToHttp } from './websocket-http-bridge.js';
+import { errorBody } from './proxy-error.js';
+import { conversationFromHeaders } from './request-facts.js';
+import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
+
+/** What the upgrade handler needs from the server. */
+export interface UpgradeContext {
+  readonly clients: ClientCache;
+  readonly telemetry: ProxyTelemetry;
+  readonly accessKey: string | undefined;
+  /** Serve WebSocket callers from an HTTP-only upstream (`--ws-bridge`). */
+  readonly httpBridge: boolean;
+  readonly upstream: { readonly address: string; readonly port: number };
+  /** Registers an open connection for shutdown; returns its unregister function. */
+  readonly track: (controller: AbortController) => () => void;
+  readonly log: ((line: string) => void) | undefined;
+}
+
+// Upstream handshake headers a WebSocket caller needs to see on its own 101.
+const HANDSHAKE_HEADERS = ['x-codex-turn-state', 'x-reasoning-included', 'x-models-etag', 'x-request-id', 'openai-model', 'openai-processing-ms'];
+
+/** Codes a close frame may carry (RFC 6455 §7.4); 1005/1006 describe a missing or lost close. */
+export function sendableCloseCode(code: number): number {
+  if (code === 1005) return 1000;
+  if (code === 1006) return 1011;
+  return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004) || (code >= 3000 && code <= 4999) ? code : 1011;
+}
+
+function refuse(socket: Duplex, status: number, code: string, message: string, extra = ''): void {
+  const body = errorBody(status, code, message);
+  const reason = status === 426 ? 'Upgrade Required' : status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Gateway';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+}
+
+function keyMatches(expected: string | undefined, given: string | string[] | undefined): boolean {
+  if (expected === undefined) return true;
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Handles WebSocket upgrades on `/v1/responses`: opens the upstream socket through the core (the
+ * caller's headers, modeltap's credentials, 401 recovery), answers the caller's handshake only
+ * once the upstream accepted (so a refusal reaches it as 426 at once, and Codex falls back without
+ * retrying), then relays frames both ways unchanged and in order and mirrors closes.
+ */
+export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  let pendingHeaders: string[] = [];
+  wss.on('headers', (headers) => headers.push(...pendingHeaders));
+
+  return (req, socket, head) => {
+    const arrival = performance.now();
+    const url = new URL(req.url ?? '/', 'http://modeltap');
+    if (url.pathname !== '/v1/responses') {
+      refuse(socket, 404, 'not_found', `Invalid URL (GET ${url.pathname})`);
+      return;
+    }
+    if (!keyMatches(ctx.accessKey, req.headers['x-modeltap-key'])) {
+      refuse(socket, 401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.');
+      return;
+    }
+    const rt = ctx.telemetry.startRequest({
+      method: 'GET',
+      route: '/v1/responses',
+      path: url.pathname,
+      scheme: 'http',
+      clientAddress: req.socket.remoteAddress,
+      userAgent: req.headers['user-agent'],
+      protocolVersion: req.httpVersion,
+      headers: req.headers,
+      arrival,
+    });
+    const accept = (headers: string[], onOpen: (caller: WebSocket) => void): void => {
+      pendingHeaders = headers;
+      wss.handleUpgrade(req, socket, head, (caller) => {
+        pendingHeaders = [];
+        onOpen(caller);
+      });
+    };
+    if (ctx.httpBridge) {
+      accept([], (caller) => {
+        rt.onHead(101, 'websocket', performance.now() - arrival, 0);
+        bridgeToHttp(ctx, req, caller, rt);
+      });
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers['x-modeltap-key'];
+    const client = ctx.clients.get(conversationFromHeaders(req.headers));
+    const sentAt = performance.now();
+    client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks }).then(
+      (upstream) => {
+        const upstreamMs = performance.now() - sentAt;
+        const relayed = HANDSHAKE_HEADERS.flatMap((name) => {
+          const value = headerValue(upstream.headers, name);
+          return value === undefined ? [] : [`${name}: ${value}`];
+        });
+        accept(relayed, (caller) => {
+          rt.onHead(101, 'websocket', sentAt - arrival + (performance.now() - sentAt - upstreamMs), upstreamMs);
+          relay(ctx, req, caller, upstream, rt);
+        });
+      },
+      (error: unknown) => {
+        const status = error instanceof ModelClientError ? error.upstreamStatus : undefined;
+        // The upstream does not speak WebSocket: tell the caller to use HTTP, at once.
+        if (status === 426 || status === 404 || status === 405 || status === 400 || (status !== undefined && status >= 200 && status < 300)) {
+          ctx.log?.(`upstream refused the WebSocket upgrade (${status}); answered 426`);
+          rt.onFallback('upstream_refused');
+          rt.onError('426');
+          refuse(socket, 426, 'upgrade_required', 'The upstream does not accept WebSockets; use HTTP.');
+          rt.end({ statusCode: 426 });
+          return;
+        }
+        if (error instanceof ModelClientError && error.upstream !== undefined) {
+          const { body } = error.upstream;
+          rt.onError(String(error.upstream.status));
+          const head = `HTTP/1.1 ${error.upstream.status} Upstream\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+          socket.end(Buffer.concat([Buffer.from(head), Buffer.from(body)]));
+          rt.end({ statusCode: error.upstream.status });
+          return;
+        }
+        const kind = error instanceof ModelClientError ? error.kind : 'internal_error';
+        rt.onError(kind);
+        refuse(socket, kind === 'timeout' ? 504 : 502, kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', `upstream WebSocket failed: ${(error as Error).message}`);
+        rt.end({ statusCode: kind === 'timeout' ? 504 : 502 });
+      },
+    );
+  };
+}
+
+/** Relays frames both ways, in order and unchanged, and mirrors closes in both directions. */
+function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, upstream: UpstreamWebSocket, rt: RequestTelemetry): void {
+  const controller = new AbortController();
+  const untrack = ctx.track(controller);
+  let ended = false;
+  const end = (errorType?: string): void => {
+    if (ended) return;
+    ended = true;
+    untrack();
+    rt.endTurn(errorType);
+    rt.end({ statusCode: 101, ...(errorType === undefined ? {} : { errorType }) });
+  };
+  controller.signal.addEventListener('abort', () => {
+    caller.close(1001, 'modeltap is shutting down');
+    upstream.close(1001, 'modeltap is shutting down');
+  });
+  caller.on('message', (data: RawData, isBinary: boolean) => {
+    const buffer = data as Buffer;
+    if (!isBinary) {
+      const info = turnInfo(req.headers, buffer, ctx.upstream);
+      if (info !== undefined) rt.startTurn(info);
+    }
+    upstream.send(buffer, isBinary).catch(() => undefined);
+  });
+  caller.on('close', (code: number, reason: Buffer) => {
+    upstream.close(sendableCloseCode(code), reason.toString('utf8'));
+    end();
+  });
+  caller.on('error', () => upstream.terminate());
+  upstream.onFrame((frame: WsFrame) => {
+    if (frame.kind === 'message') {
+      caller.send(frame.data, { binary: frame.isBinary }, () => rt.onWrite());
+      if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
+      return;
+    }
+    // The upstream closed or died: mirror its close code (a lost connection becomes 1011).
+    const code = frame.kind === 'close' ? sendableCloseCode(frame.code) : 1011;
+    const reason = frame.kind === 'close' ? frame.reason : 'upstream connection lost';
+    caller.close(code, reason);
+    end(frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
+  });
+}
