@@ -81,14 +81,4 @@ describe('codex exec through modeltap', () => {
     expect(post?.headers['session-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(post?.headers['x-codex-turn-metadata']).toContain('"request_kind":"turn"');
   });
-
-  it('with supports_websockets, gets 426 once and falls back to HTTP without retrying', async () => {
-    const refusedBefore = proxy.stderr().split('refused a WebSocket upgrade').length;
-    const run = await codexExec(`${proxy.url}/v1`, true);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Hello from the modeltap simulator.');
-    const refused = proxy.stderr().split('refused a WebSocket upgrade').length - refusedBefore;
-    expect(refused).toBe(1); // a 404 or a dropped socket would have cost ~5 retries
-    expect(proxy.stderr()).toContain('refused a WebSocket upgrade on /v1/responses with 426');
-  });
 });

@@ -2,6 +2,7 @@
 // scraped by a real Prometheus; secrets never exported; a dead or hanging collector costs nothing.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { METRICS, type MetricSpec } from '../../src/telemetry/otel/instruments.js';
 import { prometheusName } from '../../src/telemetry/otel/prometheus-handler.js';
 import { freePort, startPrometheus } from '../helpers/prometheus.js';
@@ -41,6 +42,18 @@ async function mixedTraffic(url: string, headers: Record<string, string> = {}): 
   expect(await call(url, '/v1/responses', post({ model: 'gpt-5.1', input: 'retry', stream: true }, { ...headers, 'x-sim-fault': 'status:500;times=1' }))).toBe(200);
   expect(await call(url, '/v1/responses', post({ model: 'gpt-5.1', input: 'auth', stream: true }, { ...headers, 'x-sim-fault': 'status:401;times=1' }))).toBe(200);
   expect(await call(url, '/v1/responses', post({ model: 'gpt-5.1', input: 'reset', stream: true }, { ...headers, 'x-sim-fault': 'reset:6' }))).toBe(200);
+  // A Responses WebSocket turn, and an upgrade the upstream refuses (a fallback to HTTP).
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/responses`, { headers });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: 'ws' })));
+    ws.on('message', (data) => {
+      if (data.toString().includes('"response.completed"')) resolve();
+    });
+    ws.once('error', reject);
+  });
+  ws.close();
+  const refused = new WebSocket(`${url.replace('http', 'ws')}/v1/responses`, { headers: { ...headers, 'x-sim-websocket': 'refuse' } });
+  expect(await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)))).toBe(426);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -118,9 +131,8 @@ describe('a real Prometheus scraping /metrics', () => {
     const prometheus = await startPrometheus(new URL(proxy.url).host);
     running.push(prometheus);
     await mixedTraffic(proxy.url);
-    // WebSocket metrics get data with the WebSocket transport (its own issue); drops only when a
-    // collector fails (the next test). Everything else must be there.
-    const pending = new Set<string>([METRICS.wsRequest.name, METRICS.wsRequestDuration.name, METRICS.wsEvent.name, METRICS.wsEventDuration.name, METRICS.wsFallbacks.name, METRICS.telemetryDropped.name]);
+    // Drops happen only when a collector fails (tested below). Everything else must be there.
+    const pending = new Set<string>([METRICS.telemetryDropped.name]);
     const missing: string[] = [];
     for (const spec of Object.values(METRICS as Record<string, MetricSpec>)) {
       if (pending.has(spec.name)) continue;
@@ -129,9 +141,9 @@ describe('a real Prometheus scraping /metrics', () => {
       if (result === undefined) missing.push(expr);
     }
     expect(missing).toEqual([]);
-    // Values are the sim's: 8 output tokens (its default 8 events) for each of the six completed responses.
+    // Values are the sim's: 8 output tokens (its default 8 events) for each completed response.
     const output = (await prometheus.query('sum(modeltap_usage_tokens_total{gen_ai_token_type="output"})')) as { value: [number, string] }[];
-    expect(Number(output[0]?.value[1])).toBe(8 * 6);
+    expect(Number(output[0]?.value[1])).toBe(8 * 7); // six HTTP responses and one WebSocket turn
   });
 });
 

@@ -1,0 +1,149 @@
+// The Responses WebSocket end to end: real clients (the Codex CLI, the openai SDK's WebSocket
+// client) through the built `modeltap serve` to the built `modeltap sim`.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCli, type RunningCli } from './cli.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const CODEX = join(repo, 'node_modules/.bin/codex');
+
+let running: RunningCli[] = [];
+afterEach(async () => {
+  for (const r of running.reverse()) await r.stop();
+  running = [];
+});
+async function cli(args: string[]): Promise<RunningCli> {
+  const proc = await startCli(args);
+  running.push(proc);
+  return proc;
+}
+
+interface SimEntry {
+  method: string;
+  transport: string;
+  connection?: number;
+  generate?: boolean;
+  previousResponseId?: string;
+  frameType?: string;
+}
+async function simLog(sim: RunningCli): Promise<SimEntry[]> {
+  return (await (await fetch(`${sim.url}/__sim/log`)).json()) as SimEntry[];
+}
+
+function codexExec(baseUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'modeltap-codex-ws-'));
+  const work = mkdtempSync(join(tmpdir(), 'modeltap-codex-ws-work-'));
+  writeFileSync(
+    join(home, 'config.toml'),
+    `model = "gpt-5.1-codex"\nmodel_provider = "modeltap"\n\n[model_providers.modeltap]\nname = "modeltap"\nbase_url = "${baseUrl}"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\nsupports_websockets = true\n`,
+  );
+  return new Promise((resolve) => {
+    const child = spawn(CODEX, ['exec', '--skip-git-repo-check', 'say hello'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-ws' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Two responses on one SDK WebSocket connection; resolves with their ids and texts. */
+async function sdkTwoTurns(baseUrl: string): Promise<{ ids: string[]; texts: string[] }> {
+  const client = new OpenAI({ apiKey: 'sk-sdk-ws', baseURL: baseUrl });
+  const rws = new ResponsesWS(client);
+  const ids: string[] = [];
+  const texts: string[] = [];
+  let done: () => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  rws.on('response.completed', (event) => {
+    ids.push(event.response.id);
+    // Raw WebSocket events carry no SDK-computed output_text: read the message item.
+    const message = event.response.output.find((item) => item.type === 'message');
+    texts.push(message?.type === 'message' ? message.content.map((c) => (c.type === 'output_text' ? c.text : '')).join('') : '');
+    done();
+  });
+  rws.on('error', (error) => failed(error));
+  for (const input of ['first', 'second']) {
+    await new Promise<void>((resolve, reject) => {
+      done = resolve;
+      failed = reject;
+      rws.send({ type: 'response.create', model: 'gpt-5.1', input } as never);
+    });
+  }
+  rws.close();
+  return { ids, texts };
+}
+
+describe('the Responses WebSocket through modeltap', () => {
+  it('codex exec with supports_websockets completes; the sim saw the prewarm, then the turn with previous_response_id, on one socket', async () => {
+    const sim = await cli(['sim', '--port', '0']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
+    const run = await codexExec(`${proxy.url}/v1`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Hello from the modeltap simulator.');
+    const ws = (await simLog(sim)).filter((e) => e.transport === 'websocket');
+    expect(ws.length).toBeGreaterThanOrEqual(2);
+    expect(ws[0]).toMatchObject({ frameType: 'response.create', generate: false });
+    expect(ws[1]).toMatchObject({ frameType: 'response.create', generate: true });
+    expect(ws[1]?.previousResponseId).toMatch(/^resp_/);
+    expect(new Set(ws.map((e) => e.connection)).size).toBe(1);
+    expect((await simLog(sim)).filter((e) => e.method === 'POST')).toEqual([]);
+  });
+
+  it('the openai SDK WebSocket client completes two responses on one connection', async () => {
+    const sim = await cli(['sim', '--port', '0', '--events', '3']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
+    const { ids, texts } = await sdkTwoTurns(`${proxy.url}/v1`);
+    expect(ids).toHaveLength(2);
+    expect(texts).toEqual(['Hello from the', 'Hello from the']);
+    const ws = (await simLog(sim)).filter((e) => e.transport === 'websocket');
+    expect(ws).toHaveLength(2);
+    expect(ws[0]?.connection).toBe(ws[1]?.connection);
+  });
+
+  it('a sim that refuses WebSocket: Codex gets 426 and finishes over HTTP with no retry', async () => {
+    const sim = await cli(['sim', '--port', '0', '--no-websocket']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
+    const run = await codexExec(`${proxy.url}/v1`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Hello from the modeltap simulator.');
+    // One refused upgrade: a 404 or a dropped socket would have cost Codex ~5 retries.
+    expect(proxy.stderr().match(/upstream refused the WebSocket upgrade \(426\); answered 426/g)).toHaveLength(1);
+    expect((await simLog(sim)).filter((e) => e.method === 'POST').length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('--ws-bridge: WebSocket callers to an HTTP-only sim', () => {
+  it('the openai SDK WebSocket client completes two responses', async () => {
+    const sim = await cli(['sim', '--port', '0', '--no-websocket', '--events', '3']);
+    const proxy = await cli(['serve', '--port', '0', '--ws-bridge', '--upstream', `${sim.url}/v1`]);
+    const { ids, texts } = await sdkTwoTurns(`${proxy.url}/v1`);
+    expect(ids).toHaveLength(2);
+    expect(texts).toEqual(['Hello from the', 'Hello from the']);
+    expect((await simLog(sim)).filter((e) => e.method === 'POST')).toHaveLength(2);
+  });
+
+  it('codex exec completes its turn', async () => {
+    const sim = await cli(['sim', '--port', '0', '--no-websocket']);
+    const proxy = await cli(['serve', '--port', '0', '--ws-bridge', '--upstream', `${sim.url}/v1`]);
+    const run = await codexExec(`${proxy.url}/v1`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Hello from the modeltap simulator.');
+    const log = await simLog(sim);
+    expect(log.filter((e) => e.transport === 'websocket')).toEqual([]);
+    expect(log.filter((e) => e.method === 'POST').length).toBeGreaterThanOrEqual(1);
+  });
+});
