@@ -6,6 +6,7 @@ import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ClientCache } from './client-cache.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
+import { waitForDrain } from '../util/wait-for-drain.js';
 import { conversationFromHeaders, inspectRequest, type RequestFacts } from './request-facts.js';
 
 /** Which API a route speaks; `passthrough` is any other `/v1/*` request. */
@@ -52,18 +53,6 @@ function relayHeaders(upstream: HeaderMap, serverTiming: string): OutgoingHttpHe
 /** `Server-Timing` per the telemetry contract: modeltap's own time and the upstream's, in ms. */
 export function serverTiming(overheadMs: number, upstreamMs: number): string {
   return `modeltap;dur=${overheadMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
-}
-
-function waitForDrain(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 /** The SSE event that tells a caller the stream broke after it started, in the API's own shape. */

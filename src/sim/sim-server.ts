@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeContent } from '../util/decode-content.js';
+import { waitForDrain } from '../util/wait-for-drain.js';
 import { DEFAULT_SIM_OPTIONS, parseSimFault, type SimFault, type SimOptions } from './sim-options.js';
 import {
   chatChunk,
@@ -65,18 +66,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function errorBody(status: number, message: string): Record<string, unknown> {
   const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
   return { error: { message, type, param: null, code: status === 429 ? 'rate_limit_exceeded' : null } };
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 const wait = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -196,7 +185,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
       }
       if (gapMs > 0 && i > firstDelta) await wait(gapMs);
       // Respect back-pressure as a real upstream's TCP stack would.
-      if (!res.write((frames[i] as () => string)())) await drained(res);
+      if (!res.write((frames[i] as () => string)())) await waitForDrain(res);
       entry.framesSent++;
     }
     res.end();

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const repo = new URL('../../', import.meta.url).pathname;
 /** The built CLI. */
@@ -59,6 +62,30 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
     proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `codex exec "say hello"` (the real Codex CLI from npm) with a custom provider at `baseUrl`. */
+export function runCodex(configToml: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'modeltap-codex-home-'));
+  const work = mkdtempSync(join(tmpdir(), 'modeltap-codex-work-'));
+  writeFileSync(join(home, 'config.toml'), configToml);
+  return new Promise((resolve) => {
+    // stdin is closed: `codex exec` reads a piped stdin as part of the prompt and would wait for it.
+    const child = spawn(`${repo}node_modules/.bin/codex`, ['exec', '--skip-git-repo-check', 'say hello'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-e2e', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

@@ -1,14 +1,11 @@
 // The real Codex CLI (`@openai/codex` 0.169) through the built `modeltap serve` to `modeltap sim`,
 // configured with the README's own config.toml snippet.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type RunningCli } from './cli.js';
+import { runCodex, startCli, type RunningCli } from './cli.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
-const CODEX = join(repo, 'node_modules/.bin/codex');
 
 /** The README's Codex snippet, pointed at `baseUrl`, optionally with WebSockets on. */
 function readmeConfig(baseUrl: string, websockets: boolean): string {
@@ -26,26 +23,7 @@ interface CodexRun {
 }
 
 function codexExec(baseUrl: string, websockets = false): Promise<CodexRun> {
-  const home = mkdtempSync(join(tmpdir(), 'modeltap-codex-home-'));
-  const work = mkdtempSync(join(tmpdir(), 'modeltap-codex-work-'));
-  writeFileSync(join(home, 'config.toml'), readmeConfig(baseUrl, websockets));
-  return new Promise((resolve) => {
-    // stdin is closed: `codex exec` reads a piped stdin as part of the prompt and would wait for it.
-    const child = spawn(CODEX, ['exec', '--skip-git-repo-check', 'say hello'], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-e2e' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCodex(readmeConfig(baseUrl, websockets));
 }
 
 let sim: RunningCli;

@@ -1,16 +1,10 @@
 // The Responses WebSocket end to end: real clients (the Codex CLI, the openai SDK's WebSocket
 // client) through the built `modeltap serve` to the built `modeltap sim`.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCli, type RunningCli } from './cli.js';
+import { runCodex, startCli, type RunningCli } from './cli.js';
 
-const repo = new URL('../../', import.meta.url).pathname;
-const CODEX = join(repo, 'node_modules/.bin/codex');
 
 let running: RunningCli[] = [];
 afterEach(async () => {
@@ -36,28 +30,9 @@ async function simLog(sim: RunningCli): Promise<SimEntry[]> {
 }
 
 function codexExec(baseUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'modeltap-codex-ws-'));
-  const work = mkdtempSync(join(tmpdir(), 'modeltap-codex-ws-work-'));
-  writeFileSync(
-    join(home, 'config.toml'),
+  return runCodex(
     `model = "gpt-5.1-codex"\nmodel_provider = "modeltap"\n\n[model_providers.modeltap]\nname = "modeltap"\nbase_url = "${baseUrl}"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\nsupports_websockets = true\n`,
   );
-  return new Promise((resolve) => {
-    const child = spawn(CODEX, ['exec', '--skip-git-repo-check', 'say hello'], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-ws' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 /** Two responses on one SDK WebSocket connection; resolves with their ids and texts. */
