@@ -11,6 +11,7 @@ export const SIM_FLAGS: readonly FlagDef[] = [
   { name: 'input-tokens', env: 'MODELTAP_SIM_INPUT_TOKENS', kind: 'integer', value: 'N', help: 'Reported input tokens.', defaultText: 'request bytes / 4' },
   { name: 'output-tokens', env: 'MODELTAP_SIM_OUTPUT_TOKENS', kind: 'integer', value: 'N', help: 'Reported output tokens.', defaultText: 'events' },
   { name: 'cached-tokens', env: 'MODELTAP_SIM_CACHED_TOKENS', kind: 'integer', value: 'N', help: 'Reported cached input tokens.', defaultText: '0' },
+  { name: 'stamp', env: 'MODELTAP_SIM_STAMP', kind: 'boolean', help: 'Stamp each streamed event with its monotonic send time ("t_ns"), for benchmarks.', defaultText: 'off' },
   { name: 'websocket', env: 'MODELTAP_SIM_WEBSOCKET', kind: 'boolean', help: 'Accept Responses WebSocket upgrades (--no-websocket refuses them with 426).', defaultText: 'on' },
   { name: 'reasoning-tokens', env: 'MODELTAP_SIM_REASONING_TOKENS', kind: 'integer', value: 'N', help: 'Reported reasoning tokens.', defaultText: '0' },
 ];
@@ -37,6 +38,7 @@ export async function simCommand(argv: readonly string[], env: Readonly<Record<s
       ...(num('events') === undefined ? {} : { events: num('events') as number }),
       ...(num('gap-ms') === undefined ? {} : { gapMs: num('gap-ms') as number }),
       websocket: v['websocket'] !== false,
+      stamp: v['stamp'] === true,
       usage,
     },
     { host: (v['host'] as string | undefined) ?? '127.0.0.1', port: num('port') ?? 8788 },

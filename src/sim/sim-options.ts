@@ -21,6 +21,11 @@ export interface SimOptions {
   readonly usage: Partial<SimUsage>;
   /** Accept Responses WebSocket upgrades. Default true. */
   readonly websocket: boolean;
+  /**
+   * Stamp every streamed event with `"t_ns"`, the monotonic send time (CLOCK_MONOTONIC, shared by
+   * every process on the machine), so a load client can measure one-way latency. Default false.
+   */
+  readonly stamp: boolean;
 }
 
 /** Defaults of {@link SimOptions}. */
@@ -30,6 +35,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   gapMs: 0,
   usage: {},
   websocket: true,
+  stamp: false,
 };
 
 /**

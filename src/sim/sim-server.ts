@@ -53,8 +53,15 @@ export interface Sim {
 
 const encoder = new TextEncoder();
 
+let stamping = false;
+
+/** The event as JSON, with its monotonic send time when stamping. */
+function eventJson(event: Record<string, unknown>): string {
+  return stamping ? JSON.stringify({ ...event, t_ns: process.hrtime.bigint().toString() }) : JSON.stringify(event);
+}
+
 function sseFrame(event: Record<string, unknown>, named: boolean): string {
-  return named ? `event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n` : `data: ${JSON.stringify(event)}\n\n`;
+  return named ? `event: ${String(event['type'])}\ndata: ${eventJson(event)}\n\n` : `data: ${eventJson(event)}\n\n`;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -79,8 +86,14 @@ function headerNumber(req: IncomingMessage, name: string, fallback: number): num
 /** Starts the simulated upstream on `host:port` (default 127.0.0.1, port 0). */
 export async function startSim(options: Partial<SimOptions> = {}, listen: { host?: string; port?: number } = {}): Promise<Sim> {
   const config: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...options };
+  stamping = config.stamp;
   const log: SimLogEntry[] = [];
   const faultCounts = new Map<string, number>();
+  /** Keeps the log bounded on long runs (benchmarks): the oldest half goes past 20,000 entries. */
+  const record = (entry: SimLogEntry): void => {
+    if (log.length >= 20_000) log.splice(0, 10_000);
+    log.push(entry);
+  };
   const sockets = new Set<Socket>();
   const started = performance.now();
 
@@ -98,6 +111,10 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname.replace(/\/+$/, '');
     if (req.method === 'GET' && path === '/__sim/log') return sendJson(res, 200, log);
+    if (req.method === 'GET' && path === '/__sim/stats') {
+      const cpu = process.cpuUsage();
+      return sendJson(res, 200, { cpuMs: (cpu.user + cpu.system) / 1000, eventLoopUtilization: performance.eventLoopUtilization().utilization, requests: log.length });
+    }
     let body: Record<string, unknown> = {};
     if (raw.length > 0) {
       try {
@@ -109,7 +126,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     }
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
     const entry: SimLogEntry = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, bodyBytes: raw.length, model, startedAt: performance.now() - started, framesSent: 0, transport: 'http' };
-    log.push(entry);
+    record(entry);
     res.once('close', () => {
       entry.endedAt = performance.now() - started;
       if (!res.writableFinished && entry.fault !== 'reset') entry.abortedByCaller = true;
@@ -250,7 +267,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
       ...(typeof frame['previous_response_id'] === 'string' ? { previousResponseId: frame['previous_response_id'] } : {}),
       generate,
     };
-    log.push(entry);
+    record(entry);
     const events = generate ? headerNumber(req, 'x-sim-events', config.events) : 0;
     const usage = generate ? simUsage(data.length, events, config.usage) : { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0 };
     const turn: SimTurn = { ids: simIds(data), model: model ?? 'gpt-5.1-codex', events, usage };
@@ -264,7 +281,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     for (let i = 0; i < out.length; i++) {
       if (ws.readyState !== ws.OPEN) return;
       if (gapMs > 0 && i > 4) await wait(gapMs);
-      ws.send(JSON.stringify(out[i]));
+      ws.send(eventJson(out[i] as Record<string, unknown>));
       entry.framesSent++;
     }
     entry.endedAt = performance.now() - started;

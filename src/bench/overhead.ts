@@ -1,0 +1,342 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { LoadResult, LoadSpec } from './load-client.js';
+
+/** One benchmark scenario. */
+export interface Scenario {
+  readonly name: string;
+  readonly what: string;
+  readonly mode: LoadSpec['mode'];
+  readonly concurrency: number;
+  readonly events: number;
+  readonly gapMs: number;
+}
+
+/** The scenarios of the performance issue. */
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'sse-c1', what: 'SSE, C=1, 50 events, no gap (latency)', mode: 'sse', concurrency: 1, events: 50, gapMs: 0 },
+  { name: 'sse-c64', what: 'SSE, C=64, 20 events, 1 ms gap', mode: 'sse', concurrency: 64, events: 20, gapMs: 1 },
+  { name: 'json-c32', what: 'JSON, C=32 (throughput)', mode: 'json', concurrency: 32, events: 8, gapMs: 0 },
+  { name: 'sse-c256', what: 'SSE, C=256, 20 events, 5 ms gap (open streams, memory)', mode: 'sse', concurrency: 256, events: 20, gapMs: 5 },
+  { name: 'ws-c8', what: 'Responses WebSocket, C=8, 20 events', mode: 'ws', concurrency: 8, events: 20, gapMs: 0 },
+];
+
+/** Options of {@link runOverheadBenchmark}. */
+export interface OverheadOptions {
+  readonly repo: string;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly scenarios: readonly Scenario[];
+  readonly out: string;
+  readonly log: (line: string) => void;
+  /** The environment the child processes get (PATH at least). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+interface Target {
+  readonly name: string;
+  readonly baseUrl: string;
+  /** Processes whose CPU and memory count for this target (none for direct). */
+  readonly pids: readonly number[];
+}
+
+interface Measured {
+  readonly result: LoadResult;
+  readonly cpuMs: number;
+  readonly peakRssMb: number;
+  readonly simCpuMs: number;
+  readonly simElu: number;
+}
+
+const CLK_TCK = 100;
+
+function cpuMsOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+function rssMbOf(pids: readonly number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+function startProcess(command: string, args: string[], env: Record<string, string | undefined>): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${stderr}`)), 15_000);
+    proc.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const match = /listening on (http:\/\/[^\s]+)/.exec(stderr);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ proc, url: match[1] });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** nginx with `proxy_buffering off` and one worker, as the reference; undefined when not installed. */
+async function startNginx(upstream: URL): Promise<{ target: Target; stop: () => void } | undefined> {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+  if (nginx === undefined) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'modeltap-nginx-'));
+  const port = await freePort();
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
+  const conf = `worker_processes 1;
+daemon on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream sim { server ${upstream.host}; keepalive 512; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://sim;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  execFileSync(nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir]);
+  const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+  await new Promise((r) => setTimeout(r, 200));
+  const workers = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(master);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return {
+    target: { name: 'nginx', baseUrl: `http://127.0.0.1:${port}${upstream.pathname}`, pids: [master, ...workers] },
+    stop: () => execFileSync(nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-s', 'stop']),
+  };
+}
+
+function runClient(repo: string, spec: LoadSpec, env: Record<string, string | undefined>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [join(repo, 'dist/cli/load-client-main.js'), JSON.stringify(spec)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load client exited ${code}`))));
+  });
+}
+
+async function simStats(simUrl: string): Promise<{ cpuMs: number; eventLoopUtilization: number }> {
+  return (await (await fetch(`${simUrl}/__sim/stats`)).json()) as { cpuMs: number; eventLoopUtilization: number };
+}
+
+/** A local OTLP receiver that accepts and discards everything. */
+async function discardReceiver(): Promise<Server & { url: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(server, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: string, env: Record<string, string | undefined>): Promise<Measured> {
+  const cpuBefore = cpuMsOf(target.pids);
+  const simBefore = await simStats(simUrl);
+  let peak = rssMbOf(target.pids);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMbOf(target.pids))), 50);
+  const result = await runClient(repo, spec, env);
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMbOf(target.pids));
+  const simAfter = await simStats(simUrl);
+  return {
+    result,
+    cpuMs: cpuMsOf(target.pids) - cpuBefore,
+    peakRssMb: peak,
+    simCpuMs: simAfter.cpuMs - simBefore.cpuMs,
+    simElu: simAfter.eventLoopUtilization,
+  };
+}
+
+interface Row {
+  target: string;
+  rps: number;
+  errors: number;
+  ttfeP50: number;
+  ttfeP99: number;
+  eventP50: number;
+  eventP99: number;
+  addedTtfeP50: number;
+  addedTtfeP99: number;
+  addedEventP99: number;
+  cpuPer1000: number;
+  peakRssMb: number;
+  clientCpuPct: number;
+  clientElu: number;
+  simCpuPct: number;
+}
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/**
+ * Runs every scenario against every target, alternating targets round by round (the order rotates
+ * each round so that no target always runs first), and writes a Markdown report.
+ */
+export async function runOverheadBenchmark(options: OverheadOptions): Promise<string> {
+  const { repo, log } = options;
+  const cli = join(repo, 'dist/cli/main.js');
+  const env = { ...options.env };
+  const cleanups: (() => void)[] = [];
+  try {
+    const sim = await startProcess(process.execPath, [cli, 'sim', '--port', '0', '--stamp'], env);
+    cleanups.push(() => sim.proc.kill('SIGTERM'));
+    const simBase = `${sim.url}/v1`;
+    const receiver = await discardReceiver();
+    cleanups.push(() => receiver.close());
+    const off = await startProcess(process.execPath, [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], { ...env, OTEL_SDK_DISABLED: 'true' });
+    cleanups.push(() => off.proc.kill('SIGKILL'));
+    const full = await startProcess(process.execPath, [cli, 'serve', '--port', '0', '--upstream', simBase], {
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
+    cleanups.push(() => full.proc.kill('SIGKILL'));
+    // Prometheus-style scrape of the full-telemetry target every second.
+    const scraper = setInterval(() => void fetch(`${full.url}/metrics`).then((r) => r.arrayBuffer()).catch(() => undefined), 1000);
+    cleanups.push(() => clearInterval(scraper));
+    const targets: Target[] = [
+      { name: 'direct', baseUrl: simBase, pids: [] },
+      { name: 'modeltap (telemetry off)', baseUrl: `${off.url}/v1`, pids: [off.proc.pid as number] },
+      { name: 'modeltap (full telemetry)', baseUrl: `${full.url}/v1`, pids: [full.proc.pid as number] },
+    ];
+    const nginx = await startNginx(new URL(simBase));
+    if (nginx) {
+      targets.push(nginx.target);
+      cleanups.push(nginx.stop);
+    } else {
+      log('nginx not found (apt-get install nginx-light): the nginx column is left out');
+    }
+
+    const sections: string[] = [];
+    for (const scenario of options.scenarios) {
+      log(`scenario ${scenario.name}: ${scenario.what}`);
+      const runs = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < options.rounds; round++) {
+        const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+        for (const target of order) {
+          const spec: LoadSpec = { baseUrl: target.baseUrl, mode: scenario.mode, concurrency: scenario.concurrency, seconds: options.seconds, events: scenario.events, gapMs: scenario.gapMs };
+          const m = await measure(repo, target, spec, sim.url, env);
+          runs.get(target.name)?.push(m);
+          log(`  round ${round + 1} ${target.name}: ${fmt(m.result.requests / m.result.seconds, 0)} req/s, ${m.result.errors} errors`);
+        }
+      }
+      const direct = runs.get('direct') ?? [];
+      const rows: Row[] = targets.map((target) => {
+        const ms = runs.get(target.name) ?? [];
+        const all = <K extends 'ttfeMs' | 'eventUs'>(k: K) => ms.flatMap((m) => m.result[k]);
+        const requests = ms.reduce((a, m) => a + m.result.requests, 0);
+        const seconds = ms.reduce((a, m) => a + m.result.seconds, 0);
+        // Paired by round: each round's target minus that round's direct run.
+        const paired = (k: 'ttfeMs' | 'eventUs', p: number) => median(ms.map((m, i) => percentile(m.result[k], p) - percentile(direct[i]?.result[k] ?? [], p)));
+        return {
+          target: target.name,
+          rps: requests / seconds,
+          errors: ms.reduce((a, m) => a + m.result.errors, 0),
+          ttfeP50: percentile(all('ttfeMs'), 50),
+          ttfeP99: percentile(all('ttfeMs'), 99),
+          eventP50: percentile(all('eventUs'), 50) / 1000,
+          eventP99: percentile(all('eventUs'), 99) / 1000,
+          addedTtfeP50: target.name === 'direct' ? 0 : paired('ttfeMs', 50),
+          addedTtfeP99: target.name === 'direct' ? 0 : paired('ttfeMs', 99),
+          addedEventP99: target.name === 'direct' ? 0 : paired('eventUs', 99) / 1000,
+          cpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs, 0) / requests) * 1000,
+          peakRssMb: target.pids.length === 0 ? Number.NaN : Math.max(...ms.map((m) => m.peakRssMb)),
+          clientCpuPct: (ms.reduce((a, m) => a + m.result.clientCpuMs, 0) / (seconds * 1000)) * 100,
+          clientElu: median(ms.map((m) => m.result.clientEventLoopUtilization)),
+          simCpuPct: (ms.reduce((a, m) => a + m.simCpuMs, 0) / (seconds * 1000)) * 100,
+        };
+      });
+      const table = [
+        `### ${scenario.name}: ${scenario.what}`,
+        '',
+        '| target | req/s | errors | TTFE p50 / p99 ms | added TTFE p50 / p99 ms | event p50 / p99 ms | added event p99 ms | CPU ms / 1k req | peak RSS MB | client CPU % / ELU | sim CPU % |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...rows.map(
+          (r) =>
+            `| ${r.target} | ${fmt(r.rps, 0)} | ${r.errors} | ${fmt(r.ttfeP50, 3)} / ${fmt(r.ttfeP99, 3)} | ${fmt(r.addedTtfeP50, 3)} / ${fmt(r.addedTtfeP99, 3)} | ${fmt(r.eventP50, 3)} / ${fmt(r.eventP99, 3)} | ${fmt(r.addedEventP99, 3)} | ${fmt(r.cpuPer1000, 0)} | ${fmt(r.peakRssMb, 0)} | ${fmt(r.clientCpuPct, 0)} / ${fmt(r.clientElu, 2)} | ${fmt(r.simCpuPct, 0)} |`,
+        ),
+        '',
+      ].join('\n');
+      sections.push(table);
+      log(table);
+    }
+    const report = [
+      '# modeltap overhead benchmark',
+      '',
+      `Generated by \`npm run bench:overhead\` on ${new Date().toISOString().slice(0, 10)}: ${options.rounds} rounds × ${options.seconds} s per target and scenario, targets alternated round by round, on this machine (${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores, Node ${process.version}).`,
+      'Latencies are one-way from the simulator\'s monotonic send stamps; "added" is the paired difference against the direct run of the same round (median over rounds).',
+      'CPU and RSS are the proxy process\'s own (nginx: master and worker). The client and simulator columns show they were not the bottleneck.',
+      '',
+      ...sections,
+    ].join('\n');
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, `${report}\n`);
+    return report;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        cleanup();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
