@@ -58,6 +58,15 @@ export class ChatFrameMapper implements FrameMapper {
   #toolCalls = new Map<string, ToolCall>();
   #fatal: ModelClientError | undefined;
   #raw: Uint8Array | undefined;
+  readonly #light: boolean;
+
+  /**
+   * @param light parse only the chunks that finish a choice or carry usage (for a relay's
+   * telemetry); content and tool-call deltas are skipped. Default false.
+   */
+  constructor(options: { light?: boolean } = {}) {
+    this.#light = options.light ?? false;
+  }
 
   /** An error that ended the stream early (`finish_reason: "length"`). */
   get fatal(): ModelClientError | undefined {
@@ -69,6 +78,7 @@ export class ChatFrameMapper implements FrameMapper {
     this.#raw = raw;
     const data = event.data;
     if (data === '') return;
+    if (this.#light && !data.includes('"finish_reason":"') && !data.includes('"usage":{') && !data.startsWith('[DONE]')) return;
     const chunk = parseJsonData(data);
     if (!isObj(chunk)) {
       if (data.trim() === '[DONE]') this.#complete(out);

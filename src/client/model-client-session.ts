@@ -18,7 +18,7 @@ import { buildResponsesBody } from './responses-body.js';
 import { ResponsesFrameMapper } from './responses-mapper.js';
 import { ResponseStream, type OpenedStream, type ResponseHead } from './response-stream.js';
 import { backoffMs } from './retry.js';
-import { readBody, readSse } from './stream-reader.js';
+import { pumpBody, pumpSse, readBody, readSse, type ResponseSink } from './stream-reader.js';
 import type { TurnMetadataCache } from './turn-metadata.js';
 import { zstdCompress } from './zstd.js';
 import { connectionFor, streamOnConnection } from './websocket-stream.js';
@@ -142,15 +142,18 @@ export class ModelClientSession {
     if (!isEventStream(response.headers)) {
       const json = (headerValue(response.headers, 'content-type') ?? '').includes('json');
       const head: ResponseHead = { status: response.status, headers: response.headers, transport: 'http_json' };
-      return { head, events: readBody(response, json, readOptions), close };
+      const pump = (sink: ResponseSink): Promise<void> => pumpBody(response, json, readOptions, sink);
+      return { head, events: readBody(response, json, readOptions), close, ...(options.raw ? { pump } : {}) };
     }
     const head: ResponseHead = { status: response.status, headers: response.headers, transport: 'http_sse' };
     if (wire === 'chat') {
       const events = readSse(response, new ChatFrameMapper(), readOptions);
-      return { head, events: options.raw || this.#ctx.showRawAgentReasoning ? events : aggregateChatEvents(events), close };
+      const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ChatFrameMapper({ light: true }), readOptions, [], sink);
+      return { head, events: options.raw || this.#ctx.showRawAgentReasoning ? events : aggregateChatEvents(events), close, ...(options.raw ? { pump } : {}) };
     }
     const events = readSse(response, new ResponsesFrameMapper(), readOptions, headerEvents(response));
-    return { head, events, close };
+    const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ResponsesFrameMapper({ light: true }), readOptions, headerEvents(response), sink);
+    return { head, events, close, ...(options.raw ? { pump } : {}) };
   }
 
   #streamPrompt(prompt: Prompt, hooks: HookFanout, signal: AbortSignal | undefined): ResponseStream {

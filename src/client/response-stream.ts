@@ -1,5 +1,6 @@
 import type { ResponseEvent } from './events.js';
 import type { HeaderMap } from './header-map.js';
+import type { ResponseSink } from './stream-reader.js';
 
 /** The upstream response head, available before the first event. */
 export interface ResponseHead {
@@ -15,6 +16,8 @@ export interface OpenedStream {
   readonly events: AsyncGenerator<ResponseEvent>;
   /** Closes the upstream connection (idempotent). */
   readonly close: () => void;
+  /** The chunk-level path for relays (raw HTTP streams); see {@link ResponseStream.pipeTo}. */
+  readonly pump?: (sink: ResponseSink) => Promise<void>;
 }
 
 /**
@@ -46,6 +49,23 @@ export class ResponseStream implements AsyncIterable<ResponseEvent> {
     const opened = await this.#opened.catch(() => undefined);
     opened?.close();
     await opened?.events.return(undefined);
+  }
+
+  /**
+   * Relays the stream into `sink`, the fast path for a proxy: every upstream chunk is written as
+   * it arrives, and only the events telemetry needs are parsed beside it. Use it instead of
+   * iterating. Rejects with the error the stream ends with.
+   */
+  async pipeTo(sink: ResponseSink): Promise<void> {
+    if (this.#iterated) throw new TypeError('a ResponseStream can be consumed only once');
+    this.#iterated = true;
+    const opened = await this.#start();
+    if (opened.pump !== undefined) return opened.pump(sink);
+    for await (const event of opened.events) {
+      if (event.type !== 'raw') sink.event(event);
+      const raw = (event as { raw?: Uint8Array }).raw;
+      if (raw !== undefined && !sink.write(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), performance.now())) await sink.drain();
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ResponseEvent> {

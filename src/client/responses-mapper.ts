@@ -27,6 +27,14 @@ export function parseJsonData(data: string): unknown {
   }
 }
 
+const LIGHT_EVENTS: ReadonlySet<string> = new Set([
+  'response.created',
+  'response.output_item.done',
+  'response.completed',
+  'response.done',
+  'response.failed',
+]);
+
 /**
  * The Responses API event dispatcher (spec §2.2.3). It keys on the JSON `type`, not the SSE event
  * name; holds a `response.failed` as the pending error until the end; and marks completion on
@@ -35,8 +43,18 @@ export function parseJsonData(data: string): unknown {
 export class ResponsesFrameMapper implements FrameMapper {
   completed = false;
   #pendingError: ModelClientError | undefined;
+  readonly #light: boolean;
+
+  /**
+   * @param light parse only the frames a relay's telemetry needs (created, output_item.done,
+   * completed, done, failed), told apart by their SSE event name, and skip the deltas. Default false.
+   */
+  constructor(options: { light?: boolean } = {}) {
+    this.#light = options.light ?? false;
+  }
 
   map(event: SseEvent, raw: Uint8Array, out: ResponseEvent[]): void {
+    if (this.#light && event.event !== 'message' && !LIGHT_EVENTS.has(event.event)) return;
     const mapped = this.#mapData(event.data, raw);
     if (mapped !== undefined) out.push(mapped);
   }

@@ -168,3 +168,115 @@ function completedFromJson(body: Buffer): ResponseEvent | undefined {
     ...(typeof model === 'string' ? { model } : {}),
   };
 }
+
+/** Where a relay sends a stream: the upstream bytes as they arrive, and the parsed events beside them. */
+export interface ResponseSink {
+  /**
+   * Writes upstream bytes unchanged; `readAt` is `performance.now()` when they were read. Returns
+   * false when the consumer is full.
+   */
+  write(chunk: Buffer, readAt: number): boolean;
+  /** Resolves when the consumer can take more (called after `write` returned false). */
+  drain(): Promise<void>;
+  /** A parsed event (never `raw`). */
+  event(event: ResponseEvent): void;
+}
+
+/**
+ * The relay's way through an SSE body: each upstream chunk goes to the sink the moment it arrives
+ * (one write per chunk, not per frame, and no await per frame), then is framed and mapped beside it
+ * for the hooks and events. Back-pressure: a full sink stops the reading. Ends like
+ * {@link readSse}, with the mapper's, the idle-timeout or the transport error.
+ */
+export async function pumpSse(
+  response: OpenResponse,
+  mapper: FrameMapper,
+  options: Pick<ReadOptions, 'hooks' | 'signal'>,
+  prelude: readonly ResponseEvent[],
+  sink: ResponseSink,
+): Promise<void> {
+  const { hooks } = options;
+  const framer = new SseFramer();
+  const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const out: ResponseEvent[] = [];
+  let done = false;
+  for (const event of prelude) sink.event(event);
+  let waitStart = performance.now();
+  try {
+    for (;;) {
+      let chunk: IteratorResult<Buffer>;
+      try {
+        chunk = await iterator.next();
+      } catch (error) {
+        throw readFailure(error, { ...options, stopAtCompletion: false }, performance.now() - waitStart, true);
+      }
+      if (chunk.done) break;
+      const flushed = sink.write(chunk.value, performance.now());
+      framer.push(chunk.value);
+      for (let frame = framer.next(); frame !== undefined; frame = framer.next()) {
+        const event = frame.event;
+        if (event === undefined) continue;
+        const now = performance.now();
+        hooks.onSsePoll({ kind: 'event', event, bytes: frame.raw.length }, now - waitStart);
+        waitStart = now;
+        mapper.map(event, frame.raw, out);
+        if (out.length > 0) {
+          for (let i = 0; i < out.length; i++) sink.event(out[i] as ResponseEvent);
+          out.length = 0;
+        }
+      }
+      if (!flushed) await sink.drain();
+    }
+    hooks.onSsePoll({ kind: 'end' }, performance.now() - waitStart);
+    const error = mapper.finish(out);
+    for (const e of out) sink.event(e);
+    done = true;
+    if (error) throw error;
+  } finally {
+    if (!done) response.body.destroy();
+  }
+}
+
+/** The relay's way through a non-SSE body: chunks to the sink as they arrive, then `completed`. */
+export async function pumpBody(
+  response: OpenResponse,
+  inspect: boolean,
+  options: Pick<ReadOptions, 'hooks' | 'signal'>,
+  sink: ResponseSink,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let keep = inspect;
+  let done = false;
+  const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  try {
+    for (;;) {
+      const started = performance.now();
+      let chunk: IteratorResult<Buffer>;
+      try {
+        chunk = await iterator.next();
+      } catch (error) {
+        throw readFailure(error, { ...options, stopAtCompletion: false }, performance.now() - started, false);
+      }
+      if (chunk.done) break;
+      const flushed = sink.write(chunk.value, performance.now());
+      if (keep) {
+        size += chunk.value.length;
+        if (size > MAX_INSPECTED_BODY) {
+          keep = false;
+          chunks.length = 0;
+        } else {
+          chunks.push(chunk.value);
+        }
+      }
+      if (!flushed) await sink.drain();
+    }
+    done = true;
+    if (keep) {
+      const completed = completedFromJson(Buffer.concat(chunks, size));
+      if (completed) sink.event(completed);
+    }
+  } finally {
+    if (!done) response.body.destroy();
+  }
+}

@@ -179,15 +179,15 @@ async function forwardTracked(
 
 async function relay(stream: ResponseStream, res: ServerResponse, route: RouteKind, sse: boolean, signal: AbortSignal, rt: RequestTelemetry): Promise<void> {
   try {
-    for await (const event of stream) {
-      if (event.type !== 'raw') rt.onEvent(event);
-      const raw = (event as { raw?: Uint8Array }).raw;
-      if (raw !== undefined) {
-        const flushed = res.write(raw);
-        rt.onWrite();
-        if (!flushed) await waitForDrain(res);
-      }
-    }
+    await stream.pipeTo({
+      write: (chunk, readAt) => {
+        const flushed = res.write(chunk);
+        rt.onWrite(readAt);
+        return flushed;
+      },
+      drain: () => waitForDrain(res),
+      event: (event) => rt.onEvent(event),
+    });
     res.end();
   } catch (error) {
     rt.onError(signal.aborted ? 'aborted' : error instanceof ModelClientError ? error.kind : 'internal_error');

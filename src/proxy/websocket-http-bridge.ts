@@ -89,7 +89,8 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
         if (raw === undefined) continue;
         const sse = parseSseFields(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
         if (sse === undefined || sse.data.trim() === '[DONE]') continue;
-        caller.send(sse.data, () => rt.onWrite());
+        const readAt = performance.now();
+        caller.send(sse.data, () => rt.onWrite(readAt));
         if (event.type === 'completed' && event.responseId !== '') {
           history.set(event.responseId, [...input, ...output]);
           lastId = event.responseId;

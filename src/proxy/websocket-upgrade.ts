@@ -171,7 +171,8 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
   caller.on('error', () => upstream.terminate());
   upstream.onFrame((frame: WsFrame) => {
     if (frame.kind === 'message') {
-      caller.send(frame.data, { binary: frame.isBinary }, () => rt.onWrite());
+      const readAt = performance.now();
+      caller.send(frame.data, { binary: frame.isBinary }, () => rt.onWrite(readAt));
       if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
       return;
     }

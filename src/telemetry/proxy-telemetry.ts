@@ -59,8 +59,8 @@ export interface RequestTelemetry {
   onHead(statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number, upstreamMs: number): void;
   /** A parsed event the relay saw (never `raw` ones). */
   onEvent(event: ResponseEvent): void;
-  /** Relayed bytes were written to the caller. */
-  onWrite(): void;
+  /** Relayed bytes were written to the caller; `readAt` is when they were read from the upstream. */
+  onWrite(readAt: number): void;
   /** The operation failed with this low-cardinality error type. */
   onError(errorType: string): void;
   /** WebSocket: a `response.create` / `response.append` starts a turn, its own GenAI operation. */

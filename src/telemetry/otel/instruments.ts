@@ -56,7 +56,7 @@ export const METRICS = {
   wsEventDuration: { name: 'modeltap.websocket.event.duration', kind: 'histogram', unit: 's', description: 'Wait for each WebSocket frame.', buckets: FINE_BUCKETS, attributes: ['kind', 'success'] },
   usageTokens: { name: 'modeltap.usage.tokens', kind: 'counter', unit: '{token}', description: 'Tokens by type: input, output, cache_read, reasoning.', attributes: ['gen_ai.request.model', 'gen_ai.token.type'] },
   proxyOverhead: { name: 'modeltap.proxy.overhead', kind: 'histogram', unit: 's', description: 'Time modeltap adds before the first byte: arrival to upstream send, plus upstream head to the head written.', buckets: FINE_BUCKETS, attributes: ['http.route', 'modeltap.transport'] },
-  relayDelay: { name: 'modeltap.relay.delay', kind: 'histogram', unit: 's', description: 'Per relayed event: upstream bytes parsed to written to the caller.', buckets: FINE_BUCKETS, attributes: ['modeltap.transport'] },
+  relayDelay: { name: 'modeltap.relay.delay', kind: 'histogram', unit: 's', description: 'Per relayed chunk or frame: upstream bytes read to written to the caller.', buckets: FINE_BUCKETS, attributes: ['modeltap.transport'] },
   upstreamRetries: { name: 'modeltap.upstream.retries', kind: 'counter', unit: '{retry}', description: 'Upstream retries by reason.', attributes: ['reason'] },
   authRecoveries: { name: 'modeltap.auth.recoveries', kind: 'counter', unit: '{step}', description: '401 recovery steps.', attributes: ['step', 'outcome'] },
   wsFallbacks: { name: 'modeltap.websocket.fallbacks', kind: 'counter', unit: '{fallback}', description: 'WebSocket to HTTP fallbacks.', attributes: ['reason'] },

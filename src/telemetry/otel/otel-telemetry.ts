@@ -329,15 +329,13 @@ class OtelRequest implements RequestTelemetry {
     }
   }
 
-  onWrite(): void {
+  onWrite(readAt: number): void {
     const now = performance.now();
     if (this.#firstWriteAt === undefined) {
       this.#firstWriteAt = now;
       if (this.#op !== undefined) this.#s.m.serverTimeToFirstToken.record((now - this.#info.arrival) / 1000, this.#op.streamAttrs);
     }
-    if (this.#lastPollAt !== undefined && this.#transportAttrs !== undefined) {
-      this.#s.m.relayDelay.record((now - this.#lastPollAt) / 1000, this.#transportAttrs);
-    }
+    if (this.#transportAttrs !== undefined) this.#s.m.relayDelay.record((now - readAt) / 1000, this.#transportAttrs);
   }
 
   onError(errorType: string): void {
