@@ -1,10 +1,13 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MetricReader, type Histogram, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
 
 /** A reader that collects only when asked. */
 class TestMetricReader extends MetricReader {
+  constructor(producers: MetricProducer[]) {
+    super({ metricProducers: producers });
+  }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }
@@ -27,7 +30,7 @@ export interface OtelKit {
 
 export function otelKit(options: { detail?: TraceDetail; captureContent?: boolean } = {}): OtelKit {
   const exporter = new InMemorySpanExporter();
-  const reader = new TestMetricReader();
+  let reader: TestMetricReader | undefined;
   const runtime = startTelemetry({
     disabled: false,
     serviceVersion: 'test',
@@ -38,7 +41,7 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
     detail: options.detail ?? 'milestones',
     captureContent: options.captureContent ?? false,
     spanExporter: exporter,
-    metricReaders: [reader],
+    metricReaders: (producers) => [(reader = new TestMetricReader(producers))],
   });
   return {
     runtime,
@@ -47,6 +50,7 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
       return exporter.getFinishedSpans();
     },
     metrics: async () => {
+      if (reader === undefined) throw new Error('no reader');
       const { resourceMetrics } = await reader.collect();
       const out = new Map<string, CollectedMetric>();
       for (const scope of resourceMetrics.scopeMetrics) {

@@ -1,4 +1,4 @@
-import type { Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
+import type { FastInstrument, FastMetrics } from './fast-metrics.js';
 
 /** GenAI operation and first-chunk ladder (semconv advice): 0.01 … 81.92 s, doubling. */
 export const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -63,23 +63,12 @@ export const METRICS = {
   telemetryDropped: { name: 'modeltap.telemetry.dropped', kind: 'counter', unit: '{item}', description: 'Spans and metric exports dropped because the exporter was full, down or slow.', attributes: ['signal', 'reason'] },
 } as const satisfies Record<string, MetricSpec>;
 
-type Instrument<S extends MetricSpec> = S['kind'] extends 'histogram' ? Histogram : S['kind'] extends 'counter' ? Counter : UpDownCounter;
-
 /** The created instruments, by the keys of {@link METRICS}. */
-export type Instruments = { readonly [K in keyof typeof METRICS]: Instrument<(typeof METRICS)[K]> };
+export type Instruments = { readonly [K in keyof typeof METRICS]: FastInstrument };
 
-/** Creates every instrument of the catalogue, with explicit bucket boundaries for histograms. */
-export function createInstruments(meter: Meter): Instruments {
-  const out: Record<string, Histogram | Counter | UpDownCounter> = {};
-  for (const [key, spec] of Object.entries(METRICS) as [string, MetricSpec][]) {
-    const options = { unit: spec.unit, description: spec.description };
-    if (spec.kind === 'histogram') {
-      out[key] = meter.createHistogram(spec.name, { ...options, advice: { explicitBucketBoundaries: [...(spec.buckets ?? [])] } });
-    } else if (spec.kind === 'counter') {
-      out[key] = meter.createCounter(spec.name, options);
-    } else {
-      out[key] = meter.createUpDownCounter(spec.name, options);
-    }
-  }
-  return out as unknown as Instruments;
+/** Creates every instrument of the catalogue, with the bucket boundaries of its spec. */
+export function createInstruments(metrics: FastMetrics): Instruments {
+  const out: Record<string, FastInstrument> = {};
+  for (const [key, spec] of Object.entries(METRICS) as [string, MetricSpec][]) out[key] = metrics.instrument(spec);
+  return out as Instruments;
 }

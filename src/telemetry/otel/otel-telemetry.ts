@@ -6,7 +6,6 @@ import {
   trace,
   type Attributes,
   type Context,
-  type Meter,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -15,6 +14,7 @@ import type { ResponseEvent, TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
 import { chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
+import type { FastMetrics } from './fast-metrics.js';
 import { createInstruments, type Instruments } from './instruments.js';
 
 /** How much of each SSE poll and WebSocket frame goes on the spans (telemetry contract). */
@@ -23,7 +23,8 @@ export type TraceDetail = 'milestones' | 'events' | 'spans' | 'none';
 /** Options of {@link createOtelTelemetry}. */
 export interface OtelTelemetryOptions {
   readonly tracer: Tracer;
-  readonly meter: Meter;
+  /** Where the catalogue's metrics are aggregated. */
+  readonly metrics: FastMetrics;
   /** Default `milestones`. */
   readonly detail?: TraceDetail;
   /** Record prompts and outputs (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Default false. */
@@ -123,7 +124,7 @@ function urlWithoutSecrets(url: URL): string {
 
 /** Creates modeltap's OpenTelemetry implementation of the proxy lifecycle and the core's hooks. */
 export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemetry {
-  const instruments = createInstruments(options.meter);
+  const instruments = createInstruments(options.metrics);
   const shared: Shared = {
     tracer: options.tracer,
     m: instruments,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context, Counter } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPMetricExporter as OtlpMetricsJson } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpMetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -11,6 +11,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import {
   MeterProvider,
   PeriodicExportingMetricReader,
+  type MetricProducer,
   type MetricReader,
   type PushMetricExporter,
   type ResourceMetrics,
@@ -24,6 +25,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { ProxyTelemetry } from '../proxy-telemetry.js';
+import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
 import { prometheusHandler } from './prometheus-handler.js';
 import { createOtelTelemetry, type TraceDetail } from './otel-telemetry.js';
@@ -47,9 +49,9 @@ export interface TelemetryConfig {
   readonly prometheus: boolean;
   readonly detail: TraceDetail;
   readonly captureContent: boolean;
-  /** For tests: exporters that replace OTLP. */
+  /** For tests: exporters that replace OTLP; readers are built with the producers they must read. */
   readonly spanExporter?: SpanExporter;
-  readonly metricReaders?: readonly MetricReader[];
+  readonly metricReaders?: (producers: MetricProducer[]) => MetricReader[];
 }
 
 /** What {@link startTelemetry} returns. */
@@ -69,9 +71,9 @@ const BSP_MAX_QUEUE = 2048;
 class CountingSpanProcessor implements SpanProcessor {
   readonly #inner: SpanProcessor;
   readonly #pending: { count: number };
-  readonly #dropped: () => Counter | undefined;
+  readonly #dropped: () => FastInstrument;
 
-  constructor(inner: SpanProcessor, pending: { count: number }, dropped: () => Counter | undefined) {
+  constructor(inner: SpanProcessor, pending: { count: number }, dropped: () => FastInstrument) {
     this.#inner = inner;
     this.#pending = pending;
     this.#dropped = dropped;
@@ -81,7 +83,7 @@ class CountingSpanProcessor implements SpanProcessor {
   }
   onEnd(span: ReadableSpan): void {
     if (this.#pending.count >= BSP_MAX_QUEUE) {
-      this.#dropped()?.add(1, { signal: 'traces', reason: 'queue_full' });
+      this.#dropped().add(1, { signal: 'traces', reason: 'queue_full' });
     } else {
       this.#pending.count++;
     }
@@ -96,12 +98,12 @@ class CountingSpanProcessor implements SpanProcessor {
 }
 
 /** Wraps a span exporter to count what it failed to deliver. */
-function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: () => Counter | undefined): SpanExporter {
+function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: () => FastInstrument): SpanExporter {
   return {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
       inner.export(spans, (result) => {
         pending.count = Math.max(0, pending.count - spans.length);
-        if (result.code !== ExportResultCode.SUCCESS) dropped()?.add(spans.length, { signal: 'traces', reason: 'export_failed' });
+        if (result.code !== ExportResultCode.SUCCESS) dropped().add(spans.length, { signal: 'traces', reason: 'export_failed' });
         done(result);
       });
     },
@@ -111,14 +113,14 @@ function countingSpanExporter(inner: SpanExporter, pending: { count: number }, d
 }
 
 /** Wraps a metric exporter to count the data points it failed to deliver. */
-function countingMetricExporter(inner: PushMetricExporter, dropped: () => Counter | undefined): PushMetricExporter {
+function countingMetricExporter(inner: PushMetricExporter, dropped: () => FastInstrument): PushMetricExporter {
   return {
     export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
       inner.export(metrics, (result) => {
         if (result.code !== ExportResultCode.SUCCESS) {
           let points = 0;
           for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
-          dropped()?.add(points, { signal: 'metrics', reason: 'export_failed' });
+          dropped().add(points, { signal: 'metrics', reason: 'export_failed' });
         }
         done(result);
       });
@@ -143,8 +145,9 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     .merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }))
     .merge(detectResources({ detectors: [envDetector] }));
 
-  let droppedCounter: Counter | undefined;
-  const dropped = (): Counter | undefined => droppedCounter;
+  const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
+  const droppedCounter = fast.instrument(METRICS.telemetryDropped);
+  const dropped = (): FastInstrument => droppedCounter;
   const pending = { count: 0 };
   const traceExporter = config.spanExporter ?? (config.otlpTraces === undefined ? undefined : config.otlpTraces === 'http/json' ? new OtlpTracesJson() : new OtlpTracesProto());
   const spanProcessors: SpanProcessor[] =
@@ -159,10 +162,11 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
         ];
   const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
 
-  const readers: MetricReader[] = [...(config.metricReaders ?? [])];
+  const producers: MetricProducer[] = [fast];
+  const readers: MetricReader[] = [...(config.metricReaders?.(producers) ?? [])];
   let prometheus: PrometheusExporter | undefined;
   if (config.prometheus) {
-    prometheus = new PrometheusExporter({ preventServerStart: true });
+    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
     readers.push(prometheus);
   }
   if (config.otlpMetrics !== undefined) {
@@ -172,15 +176,15 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
         exporter: countingMetricExporter(exporter, dropped),
         exportIntervalMillis: config.metricExportIntervalMs,
         exportTimeoutMillis: Math.min(30_000, config.metricExportIntervalMs),
+        metricProducers: producers,
       }),
     );
   }
+  // The provider binds the readers; the catalogue's data comes from `fast`, its producer.
   const meterProvider = new MeterProvider({ resource, readers });
-  const meter = meterProvider.getMeter('modeltap', config.serviceVersion);
-  droppedCounter = meter.createCounter(METRICS.telemetryDropped.name, { unit: METRICS.telemetryDropped.unit, description: METRICS.telemetryDropped.description });
   const telemetry = createOtelTelemetry({
     tracer: tracerProvider.getTracer('modeltap', config.serviceVersion),
-    meter,
+    metrics: fast,
     detail: config.detail,
     captureContent: config.captureContent,
   });
