@@ -70,7 +70,10 @@ export function createProxyApp(options: ProxyAppOptions): Hono<Env> {
     c.set('arrival', arrival);
     c.set('rt', rt);
     try {
-      if (expectedKey !== undefined && !keyMatches(expectedKey, c.req.header('x-modeltap-key'))) {
+      const bearer = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+      // Prometheus can only send a bearer token: /metrics takes the access key that way too.
+      const allowed = keyMatches(expectedKey ?? Buffer.alloc(0), c.req.header('x-modeltap-key')) || (path === '/metrics' && keyMatches(expectedKey ?? Buffer.alloc(0), bearer));
+      if (expectedKey !== undefined && !allowed) {
         c.res = jsonError(c, 401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.');
       } else {
         await next();

@@ -18,7 +18,9 @@ export async function startMetricsServer(options: {
 }): Promise<MetricsServer> {
   const expected = options.accessKey === undefined ? undefined : Buffer.from(options.accessKey);
   const server: Server = createServer((req, res) => {
-    const given = req.headers['x-modeltap-key'];
+    // Prometheus can only send a bearer token: the access key is accepted that way too.
+    const bearer = /^Bearer (.+)$/.exec(req.headers['authorization'] ?? '')?.[1];
+    const given = req.headers['x-modeltap-key'] ?? bearer;
     const key = typeof given === 'string' ? Buffer.from(given) : undefined;
     if (expected !== undefined && (key === undefined || key.length !== expected.length || !timingSafeEqual(key, expected))) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(errorBody(401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.'));

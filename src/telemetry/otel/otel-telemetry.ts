@@ -114,6 +114,22 @@ function transportErrorType(error: TransportError): string {
   return error.kind === 'http' ? String(error.status ?? 'http') : error.kind === 'network' && error.message === 'request aborted' ? 'aborted' : error.kind;
 }
 
+/**
+ * A label value a caller controls (Codex's request kind, originator), kept bounded: simple tokens
+ * only, and at most 32 distinct values per label; anything else is `_OTHER`.
+ */
+const boundedValues = new Map<string, Set<string>>();
+function bounded(label: string, value: string | undefined): string {
+  if (value === undefined || value === '') return 'unknown';
+  if (!/^[A-Za-z0-9_.:-]{1,48}$/.test(value)) return '_OTHER';
+  let seen = boundedValues.get(label);
+  if (seen === undefined) boundedValues.set(label, (seen = new Set()));
+  if (seen.has(value)) return value;
+  if (seen.size >= 32) return '_OTHER';
+  seen.add(value);
+  return value;
+}
+
 function attemptBucket(attempt: number): string {
   return attempt === 0 ? '0' : attempt === 1 ? '1' : '2+';
 }
@@ -524,6 +540,12 @@ class OtelRequest implements RequestTelemetry {
       m.usageTokens.add(usage.cachedInputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'cache_read' });
       m.usageTokens.add(usage.reasoningOutputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'reasoning' });
     }
+    this.#s.m.operations.add(1, {
+      'gen_ai.request.model': op.streamAttrs['gen_ai.request.model'] as string,
+      'modeltap.request_kind': bounded('request_kind', op.info.requestKind),
+      'modeltap.client.originator': bounded('originator', op.info.originator),
+      'modeltap.transport': transport,
+    });
     const failed = errorType === undefined ? attrs : { ...attrs, 'error.type': errorType };
     this.#s.m.operationDuration.record((now - (this.#firstSendAt ?? this.#info.arrival)) / 1000, failed);
     this.#s.m.serverRequestDuration.record((now - this.#info.arrival) / 1000, failed);
