@@ -55,12 +55,7 @@ export async function* readSse(
     for (;;) {
       let frame = framer.next();
       if (frame === undefined) {
-        let chunk: IteratorResult<Buffer>;
-        try {
-          chunk = await iterator.next();
-        } catch (error) {
-          throw readFailure(error, options, performance.now() - waitStart, true);
-        }
+        const chunk = await nextChunk(iterator, options, waitStart, true);
         if (chunk.done) {
           frame = framer.flush();
           if (frame === undefined) break;
@@ -105,6 +100,42 @@ export async function* readSse(
 /** Largest non-SSE body kept to read its usage at the end; larger ones are relayed unread. */
 const MAX_INSPECTED_BODY = 16 * 1024 * 1024;
 
+/** Keeps (references to) a JSON body's chunks, up to a bound, to read its id and usage at the end. */
+class BodyInspector {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #keep: boolean;
+
+  constructor(inspect: boolean) {
+    this.#keep = inspect;
+  }
+
+  push(chunk: Buffer): void {
+    if (!this.#keep) return;
+    this.#size += chunk.length;
+    if (this.#size > MAX_INSPECTED_BODY) {
+      this.#keep = false;
+      this.#chunks = [];
+    } else {
+      this.#chunks.push(chunk);
+    }
+  }
+
+  /** The `completed` event of the whole body, if it was kept and is a JSON response. */
+  completed(): ResponseEvent | undefined {
+    return this.#keep ? completedFromJson(Buffer.concat(this.#chunks, this.#size)) : undefined;
+  }
+}
+
+/** The next body chunk, with a failure mapped (and reported as an SSE poll when `sse`). */
+async function nextChunk(iterator: AsyncIterator<Buffer>, options: ReadOptions, waitStart: number, sse: boolean): Promise<IteratorResult<Buffer>> {
+  try {
+    return await iterator.next();
+  } catch (error) {
+    throw readFailure(error, options, performance.now() - waitStart, sse);
+  }
+}
+
 /**
  * Reads a non-SSE body (a JSON response to `stream: false`, or anything passed through): every
  * chunk is yielded as it arrives. When `inspect` is set and the body is JSON, a `completed` event
@@ -115,37 +146,19 @@ export async function* readBody(
   inspect: boolean,
   options: ReadOptions,
 ): AsyncGenerator<ResponseEvent> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let keep = inspect;
+  const inspector = new BodyInspector(inspect);
   const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let done = false;
   try {
     for (;;) {
-      const started = performance.now();
-      let chunk: IteratorResult<Buffer>;
-      try {
-        chunk = await iterator.next();
-      } catch (error) {
-        throw readFailure(error, options, performance.now() - started, false);
-      }
+      const chunk = await nextChunk(iterator, options, performance.now(), false);
       if (chunk.done) break;
-      if (keep) {
-        size += chunk.value.length;
-        if (size > MAX_INSPECTED_BODY) {
-          keep = false;
-          chunks.length = 0;
-        } else {
-          chunks.push(chunk.value);
-        }
-      }
+      inspector.push(chunk.value);
       yield { type: 'raw', raw: chunk.value };
     }
     done = true;
-    if (keep) {
-      const completed = completedFromJson(Buffer.concat(chunks, size));
-      if (completed) yield completed;
-    }
+    const completed = inspector.completed();
+    if (completed) yield completed;
   } finally {
     if (!done) response.body.destroy();
   }
@@ -204,12 +217,7 @@ export async function pumpSse(
   let waitStart = performance.now();
   try {
     for (;;) {
-      let chunk: IteratorResult<Buffer>;
-      try {
-        chunk = await iterator.next();
-      } catch (error) {
-        throw readFailure(error, { ...options, stopAtCompletion: false }, performance.now() - waitStart, true);
-      }
+      const chunk = await nextChunk(iterator, { ...options, stopAtCompletion: false }, waitStart, true);
       if (chunk.done) break;
       const flushed = sink.write(chunk.value, performance.now());
       framer.push(chunk.value);
@@ -244,38 +252,21 @@ export async function pumpBody(
   options: Pick<ReadOptions, 'hooks' | 'signal'>,
   sink: ResponseSink,
 ): Promise<void> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let keep = inspect;
-  let done = false;
+  const inspector = new BodyInspector(inspect);
   const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const readOptions = { ...options, stopAtCompletion: false };
+  let done = false;
   try {
     for (;;) {
-      const started = performance.now();
-      let chunk: IteratorResult<Buffer>;
-      try {
-        chunk = await iterator.next();
-      } catch (error) {
-        throw readFailure(error, { ...options, stopAtCompletion: false }, performance.now() - started, false);
-      }
+      const chunk = await nextChunk(iterator, readOptions, performance.now(), false);
       if (chunk.done) break;
       const flushed = sink.write(chunk.value, performance.now());
-      if (keep) {
-        size += chunk.value.length;
-        if (size > MAX_INSPECTED_BODY) {
-          keep = false;
-          chunks.length = 0;
-        } else {
-          chunks.push(chunk.value);
-        }
-      }
+      inspector.push(chunk.value);
       if (!flushed) await sink.drain();
     }
     done = true;
-    if (keep) {
-      const completed = completedFromJson(Buffer.concat(chunks, size));
-      if (completed) sink.event(completed);
-    }
+    const completed = inspector.completed();
+    if (completed) sink.event(completed);
   } finally {
     if (!done) response.body.destroy();
   }
