@@ -92,8 +92,24 @@ beforeAll(async () => {
   expect(await post('/v1/responses', { model: 'gpt-5.1-codex', input: 'again', stream: true })).toBe(200);
   expect(await post('/v1/responses', { model: 'gpt-5.1-codex', input: 'retry 2', stream: true }, { 'x-sim-fault': 'status:500;times=1' })).toBe(200);
   expect(await wsTurn()).toBe(101);
-  await new Promise((r) => setTimeout(r, 3000));
-}, 60_000);
+  // Wait for two scrapes after the last request (a loaded machine can delay them).
+  const after = Date.now() / 1000;
+  for (let i = 0; i < 150; i++) {
+    const up = (await prometheus.query('count_over_time(up{job="modeltap"}[1m])')) as { value: [number, string] }[];
+    const last = (await prometheus.query('timestamp(up{job="modeltap"})')) as { value: [number, string] }[];
+    if (Number(up[0]?.value[1] ?? 0) >= 3 && Number(last[0]?.value[1] ?? 0) > after + 1) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 90_000);
+
+/** The query's result, retried for a few seconds while it is empty (scrapes land asynchronously). */
+async function eventually(expr: string): Promise<unknown[]> {
+  for (let i = 0; ; i++) {
+    const result = await prometheus.query(expr);
+    if (result.length > 0 || i >= 50) return result;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 afterAll(async () => {
   await prometheus?.stop();
@@ -111,7 +127,7 @@ describe('the dashboards against a real Prometheus', () => {
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) {
         it(`${dashboard.title} › ${panel.title}: ${target.expr.slice(0, 80)}…`, async () => {
-          const result = await prometheus.query(substitute(target.expr));
+          const result = await eventually(substitute(target.expr));
           expect(result.length, substitute(target.expr)).toBeGreaterThan(0);
         });
       }
@@ -120,7 +136,7 @@ describe('the dashboards against a real Prometheus', () => {
       for (const variable of dashboard.templating.list) {
         const match = /^label_values\((.+), (\w+)\)$/.exec(variable.query.query);
         expect(match, variable.query.query).not.toBeNull();
-        const result = await prometheus.query(`count by (${match?.[2]}) (${match?.[1]})`);
+        const result = await eventually(`count by (${match?.[2]}) (${match?.[1]})`);
         expect(result.length, variable.name).toBeGreaterThan(0);
       }
     });
