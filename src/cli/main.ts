@@ -7,12 +7,18 @@ import { VERSION } from '../client/model-client.js';
 import { UsageError } from './flags.js';
 import { SERVE_HELP, serveCommand } from './serve-command.js';
 import { SIM_HELP, simCommand } from './sim-command.js';
+import { BENCH_HELP, benchCommand } from './bench-command.js';
+import { CHECK_HELP, checkCommand } from './check-command.js';
+import { REPORT_HELP, reportCommand } from './report-command.js';
 
 const HELP = `Usage: modeltap <command> [options]
 
 Commands:
   serve    Run the proxy (modeltap serve --help)
   sim      Run the simulated upstream (modeltap sim --help)
+  bench    Generate load and write a run summary (modeltap bench --help)
+  report   Print a run summary (modeltap report --help)
+  check    Compare a run with a baseline; exit 1 on a regression (modeltap check --help)
 
   --version  Print the version.
   --help     Show this help.
@@ -20,6 +26,11 @@ Commands:
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
+};
+const io = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) };
+const print = (text: string): number => {
+  process.stdout.write(text);
+  return 0;
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -49,6 +60,15 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       await simCommand(rest, process.env, log);
       return 0;
+    case 'bench':
+      if (wantsHelp) return print(BENCH_HELP);
+      return benchCommand(rest, process.env, { ...io, isTTY: process.stderr.isTTY === true });
+    case 'report':
+      if (wantsHelp) return print(REPORT_HELP);
+      return reportCommand(rest, process.env, io);
+    case 'check':
+      if (wantsHelp) return print(CHECK_HELP);
+      return checkCommand(rest, io);
     default:
       throw new UsageError(`unknown command '${command}' (try modeltap --help)`);
   }

@@ -2,6 +2,8 @@ import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type Creden
 import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
+import { writeFileSync } from 'node:fs';
+import { SummaryRecorder } from '../bench/summary.js';
 import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
@@ -22,6 +24,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
+  { name: 'summary-file', env: 'MODELTAP_SUMMARY_FILE', kind: 'string', value: 'PATH', help: 'Write the run summary (for modeltap report / check) here on exit; also at GET /modeltap/summary.' },
   { name: 'ws-bridge', env: 'MODELTAP_WS_BRIDGE', kind: 'boolean', help: 'Serve Responses WebSocket callers from an HTTP-only upstream (each response.create becomes a streamed POST).', defaultText: 'off' },
   { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
@@ -62,6 +65,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const telemetryConfig = telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined });
   const runtime = startTelemetry(telemetryConfig);
   const metricsPort = values['metrics-port'] as number | undefined;
+  const summary = new SummaryRecorder('proxy');
+  const summaryFile = values['summary-file'] as string | undefined;
   let sim: Sim | undefined;
   let upstream: string;
   if (upstreamFlag === 'sim') {
@@ -75,6 +80,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     proxy = await startProxy({
       upstream,
       log,
+      summary,
       wsBridge: values['ws-bridge'] === true,
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
       ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
@@ -119,6 +125,9 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       void proxy
         .shutdown(grace)
         .then(() => Promise.allSettled([sim?.close(), metricsServer?.close()]))
+        .then(() => {
+          if (summaryFile !== undefined) writeFileSync(summaryFile, `${JSON.stringify(summary.summary())}\n`);
+        })
         // Spans of the last requests go out before the exit, bounded by the exporters' timeouts.
         .then(() => runtime.shutdown())
         .then(resolve);

@@ -14,6 +14,8 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly accessKey?: string;
   /** Records every request. Default: nothing. */
   readonly telemetry?: ProxyTelemetry;
+  /** Served at `GET /modeltap/summary`. */
+  readonly summary?: { summary(): unknown };
   /** Serves `GET /metrics` (Prometheus text) when set. */
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -23,6 +25,7 @@ type Env = { Bindings: HttpBindings; Variables: { arrival: number; rt: RequestTe
 const ROUTES: Readonly<Record<string, string>> = {
   '/healthz': '/healthz',
   '/metrics': '/metrics',
+  '/modeltap/summary': '/modeltap/summary',
   '/v1/responses': '/v1/responses',
   '/v1/responses/compact': '/v1/responses/compact',
   '/v1/chat/completions': '/v1/chat/completions',
@@ -87,6 +90,8 @@ export function createProxyApp(options: ProxyAppOptions): Hono<Env> {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const recorder = options.summary;
+  if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
   const metricsHandler = options.metricsHandler;
   if (metricsHandler !== undefined) {
     app.get('/metrics', (c) => {

@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import { createProxyApp } from './app.js';
 import { ClientCache } from './client-cache.js';
-import { noopTelemetry } from './noop-telemetry.js';
+import { SummaryRecorder } from '../bench/summary.js';
+import { composeTelemetry } from '../telemetry/compose-telemetry.js';
+import { summaryTelemetry } from './summary-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
 
 /** Options of {@link startProxy}; every field but `upstream` has a default. */
@@ -36,6 +38,8 @@ export interface ProxyOptions {
   readonly telemetry?: ProxyTelemetry;
   /** Serves `GET /metrics` on the proxy's port when set. */
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Records the run summary served at `GET /modeltap/summary`. Default: a new recorder. */
+  readonly summary?: SummaryRecorder;
   /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
@@ -95,7 +99,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     { maxEntries: options.maxConversations ?? 1024 },
   );
   const active = new Set<AbortController>();
+  const summary = options.summary ?? new SummaryRecorder('proxy');
+  const telemetry = composeTelemetry([...(options.telemetry ? [options.telemetry] : []), summaryTelemetry(summary)]);
   const app = createProxyApp({
+    summary,
     clients,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
@@ -105,7 +112,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     },
     upstream: upstreamEndpoint(options.upstream),
     ...(options.accessKey ? { accessKey: options.accessKey } : {}),
-    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    telemetry,
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
   });
   const sockets = new Set<Socket>();
@@ -121,7 +128,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     'upgrade',
     createUpgradeHandler({
       clients,
-      telemetry: options.telemetry ?? noopTelemetry,
+      telemetry,
       accessKey: options.accessKey,
       httpBridge: options.wsBridge ?? false,
       upstream: upstreamEndpoint(options.upstream),

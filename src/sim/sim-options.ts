@@ -46,7 +46,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
  * - `malformed:<k>` sends a broken SSE frame after k events, then completes;
  * - `slow-head:<ms>` delays the head.
  * With `times=n` the fault applies to the first n requests that carry the same header value, so
- * that a retry can succeed.
+ * that a retry can succeed; with `every=n`, to every n-th of them (a steady error rate).
  */
 export type SimFault =
   | { readonly kind: 'status'; readonly status: number }
@@ -56,12 +56,14 @@ export type SimFault =
   | { readonly kind: 'slow-head'; readonly ms: number };
 
 /** Parses an `x-sim-fault` value; undefined when malformed. */
-export function parseSimFault(value: string): { fault: SimFault; times: number } | undefined {
+export function parseSimFault(value: string): { fault: SimFault; times: number; every: number } | undefined {
   const [spec = '', ...params] = value.split(';').map((s) => s.trim());
   let times = Number.POSITIVE_INFINITY;
+  let every = 1;
   for (const param of params) {
     const [k, v] = param.split('=');
     if (k === 'times' && v !== undefined && /^\d+$/.test(v)) times = Number(v);
+    else if (k === 'every' && v !== undefined && /^[1-9]\d*$/.test(v)) every = Number(v);
     else return undefined;
   }
   const [kind, arg = '0'] = spec.split(':');
@@ -69,13 +71,13 @@ export function parseSimFault(value: string): { fault: SimFault; times: number }
   const n = Number(arg);
   switch (kind) {
     case 'status':
-      return n >= 100 && n <= 599 ? { fault: { kind, status: n }, times } : undefined;
+      return n >= 100 && n <= 599 ? { fault: { kind, status: n }, times, every } : undefined;
     case 'reset':
     case 'stall':
     case 'malformed':
-      return { fault: { kind, after: n }, times };
+      return { fault: { kind, after: n }, times, every };
     case 'slow-head':
-      return { fault: { kind, ms: n }, times };
+      return { fault: { kind, ms: n }, times, every };
     default:
       return undefined;
   }

@@ -104,7 +104,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     if (!parsed) return undefined;
     const seen = faultCounts.get(header) ?? 0;
     faultCounts.set(header, seen + 1);
-    return seen < parsed.times ? parsed.fault : undefined;
+    return seen < parsed.times && (seen + 1) % parsed.every === 0 ? parsed.fault : undefined;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {

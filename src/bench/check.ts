@@ -1,0 +1,167 @@
+import { SUMMARY_VERSION, type RunSummary, type Stat, type SummaryGroup } from './summary.js';
+
+/** A summary file that cannot be compared: `modeltap check` exits 2 with its message. */
+export class SummaryInputError extends Error {
+  override readonly name = 'SummaryInputError';
+}
+
+/** Options of {@link compareSummaries}. */
+export interface CheckOptions {
+  /** A latency may worsen by this much (percent, on the median) before it can fail. Default 10. */
+  readonly maxRegressionPercent: number;
+  /** Significance level of the rank test (one-sided). Default 0.01. */
+  readonly alpha: number;
+  /** Absolute ceilings, by metric name (e.g. `ttfc_p50_ms: 800`): exceeding one always fails. */
+  readonly ceilings: Readonly<Record<string, number>>;
+}
+
+/** One compared metric of one group. */
+export interface CheckRow {
+  readonly group: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly baseline: number;
+  readonly current: number;
+  /** Relative change in percent (positive = worse). */
+  readonly changePercent: number;
+  /** p-value of the one-sided test, when one applies. */
+  readonly p: number | undefined;
+  readonly regression: boolean;
+  readonly reason: string;
+}
+
+/** Parses and validates a summary. */
+export function parseSummary(text: string, what: string): RunSummary {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new SummaryInputError(`${what} is not JSON`);
+  }
+  const s = parsed as Partial<RunSummary> | null;
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.groups)) throw new SummaryInputError(`${what} is not a modeltap run summary (no groups)`);
+  if (s.version !== SUMMARY_VERSION) throw new SummaryInputError(`${what} has summary version ${String(s.version)}; this modeltap reads version ${SUMMARY_VERSION}`);
+  for (const g of s.groups) {
+    if (typeof g?.count !== 'number' || typeof g.ttfcMs?.count !== 'number' || !Array.isArray(g.durationMs?.samples)) {
+      throw new SummaryInputError(`${what} has a malformed group`);
+    }
+  }
+  return s as RunSummary;
+}
+
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 via erf). */
+function phi(z: number): number {
+  const t = 1 / (1 + 0.3275911 * (Math.abs(z) / Math.SQRT2));
+  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-(z * z) / 2);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/**
+ * One-sided Mann–Whitney U test that `current` tends to be larger than `baseline` (normal
+ * approximation with tie correction). Returns the p-value; 1 when a sample is empty.
+ */
+export function mannWhitneyGreater(current: readonly number[], baseline: readonly number[]): number {
+  const n1 = current.length;
+  const n2 = baseline.length;
+  if (n1 === 0 || n2 === 0) return 1;
+  const all = [...current.map((v) => ({ v, c: true })), ...baseline.map((v) => ({ v, c: false }))].sort((a, b) => a.v - b.v);
+  const n = all.length;
+  let rankSum = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && (all[j + 1] as { v: number }).v === (all[i] as { v: number }).v) j++;
+    const rank = (i + j) / 2 + 1;
+    const t = j - i + 1;
+    tieTerm += t * t * t - t;
+    for (let k = i; k <= j; k++) if ((all[k] as { c: boolean }).c) rankSum += rank;
+    i = j + 1;
+  }
+  const u = rankSum - (n1 * (n1 + 1)) / 2;
+  const mean = (n1 * n2) / 2;
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
+  if (variance <= 0) return u > mean ? 0 : 1;
+  const z = (u - mean - 0.5) / Math.sqrt(variance);
+  return 1 - phi(z);
+}
+
+/** One-sided two-proportion z-test that the current error rate is higher. */
+function proportionGreater(errorsNow: number, countNow: number, errorsBase: number, countBase: number): number {
+  if (countNow === 0 || countBase === 0) return 1;
+  const pooled = (errorsNow + errorsBase) / (countNow + countBase);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / countNow + 1 / countBase));
+  if (se === 0) return 1;
+  return 1 - phi((errorsNow / countNow - errorsBase / countBase) / se);
+}
+
+const key = (g: SummaryGroup): string => `${g.route} ${g.model} ${g.transport}`;
+const errorsOf = (g: SummaryGroup): number => Object.values(g.errors).reduce((a, b) => a + b, 0);
+
+/**
+ * Compares a current run with a baseline, group by group. A latency regresses when its median is
+ * worse by more than the threshold **and** a one-sided Mann–Whitney test on the samples says so at
+ * `alpha` (so a noisy runner does not cry wolf), or when it exceeds its ceiling; output tokens per
+ * second are reported and fail only a ceiling; the error rate
+ * regresses when it rises by more than half a point and a two-proportion test agrees; output
+ * tokens per request regress by the threshold alone (they are not noisy).
+ */
+export function compareSummaries(baseline: RunSummary, current: RunSummary, options: CheckOptions): CheckRow[] {
+  const base = new Map(baseline.groups.map((g) => [key(g), g]));
+  const common = current.groups.filter((g) => base.has(key(g)));
+  if (common.length === 0) {
+    throw new SummaryInputError(`the baseline and the current run share no route/model/transport group (baseline: ${[...base.keys()].join('; ') || 'none'})`);
+  }
+  const rows: CheckRow[] = [];
+  for (const cur of common) {
+    const b = base.get(key(cur)) as SummaryGroup;
+    const group = key(cur);
+    const latency = (metric: string, bs: Stat, cs: Stat, higherIsBetter = false, gating = true): void => {
+      if (bs.count === 0 || cs.count === 0) return;
+      const baseline = bs.p50;
+      const current = cs.p50;
+      const change = baseline === 0 ? 0 : ((higherIsBetter ? baseline - current : current - baseline) / baseline) * 100;
+      const p = higherIsBetter ? mannWhitneyGreater(bs.samples, cs.samples) : mannWhitneyGreater(cs.samples, bs.samples);
+      const ceiling = options.ceilings[metric];
+      const overCeiling = ceiling !== undefined && (higherIsBetter ? current < ceiling : current > ceiling);
+      const regression = overCeiling || (gating && change > options.maxRegressionPercent && p < options.alpha);
+      const reason = overCeiling ? `beyond the ceiling ${ceiling}` : regression ? `+${change.toFixed(1)} % (p=${p.toExponential(1)})` : '';
+      rows.push({ group, metric, unit: metric.endsWith('_per_s') ? 'tok/s' : 'ms', baseline, current, changePercent: change, p, regression, reason });
+    };
+    latency('ttfc_p50_ms', b.ttfcMs, cur.ttfcMs);
+    latency('duration_p50_ms', b.durationMs, cur.durationMs);
+    latency('overhead_p50_ms', b.overheadMs, cur.overheadMs);
+    // Throughput per request swings with the machine's load: reported, gated only by a ceiling.
+    latency('output_tokens_per_s', b.outputTokensPerSecond, cur.outputTokensPerSecond, true, false);
+    const be = errorsOf(b) / Math.max(1, b.count);
+    const ce = errorsOf(cur) / Math.max(1, cur.count);
+    const pErr = proportionGreater(errorsOf(cur), cur.count, errorsOf(b), b.count);
+    const errRegression = ce - be > 0.005 && pErr < 0.05;
+    rows.push({ group, metric: 'error_rate', unit: '%', baseline: be * 100, current: ce * 100, changePercent: (ce - be) * 100, p: pErr, regression: errRegression, reason: errRegression ? `${(be * 100).toFixed(1)} % → ${(ce * 100).toFixed(1)} %` : '' });
+    const bo = b.tokens.output / Math.max(1, b.count);
+    const co = cur.tokens.output / Math.max(1, cur.count);
+    const tokChange = bo === 0 ? 0 : ((co - bo) / bo) * 100;
+    const tokRegression = tokChange > options.maxRegressionPercent;
+    rows.push({ group, metric: 'output_tokens_per_request', unit: 'tokens', baseline: bo, current: co, changePercent: tokChange, p: undefined, regression: tokRegression, reason: tokRegression ? `+${tokChange.toFixed(1)} %` : '' });
+  }
+  return rows;
+}
+
+const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+/** The comparison as a Markdown table, fit for `$GITHUB_STEP_SUMMARY`. */
+export function checkMarkdown(rows: readonly CheckRow[]): string {
+  const failed = rows.filter((r) => r.regression);
+  return [
+    failed.length === 0 ? '### modeltap check: no regression' : `### modeltap check: ${failed.length} regression${failed.length === 1 ? '' : 's'}`,
+    '',
+    '| group | metric | baseline | current | change | p | verdict |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.group} | ${r.metric} | ${num(r.baseline)} | ${num(r.current)} | ${r.changePercent >= 0 ? '+' : ''}${r.changePercent.toFixed(1)} % | ${r.p === undefined ? '–' : r.p.toExponential(1)} | ${r.regression ? `❌ ${r.reason}` : '✅'} |`),
+    '',
+  ].join('\n');
+}
+
+/** github-action-benchmark's `customSmallerIsBetter` entries for the current run. */
+export function githubBenchmarkJson(rows: readonly CheckRow[]): { name: string; unit: string; value: number }[] {
+  return rows.filter((r) => r.unit === 'ms' || r.metric === 'error_rate').map((r) => ({ name: `${r.group} ${r.metric}`, unit: r.unit, value: r.current }));
+}

@@ -1,0 +1,30 @@
+import type { RunSummary, Stat } from './summary.js';
+
+/** Output formats of `modeltap report`. */
+export type ReportFormat = 'table' | 'json' | 'markdown';
+
+const ms = (s: Stat): string => (s.count === 0 ? '–' : `${s.p50.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)}`);
+
+/** A summary as a readable table, Markdown, or JSON (without the raw samples, which stay in files). */
+export function formatReport(summary: RunSummary, format: ReportFormat): string {
+  if (format === 'json') return `${JSON.stringify(summary, null, 2)}\n`;
+  const header = ['route', 'model', 'transport', 'requests', 'errors', 'TTFC ms p50/p90/p99/max', 'duration ms p50/p90/p99/max', 'out tok/s p50', 'overhead ms p50/p99', 'tokens in/out/cached'];
+  const rows = summary.groups.map((g) => [
+    g.route,
+    g.model,
+    g.transport,
+    String(g.count),
+    Object.entries(g.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
+    ms(g.ttfcMs),
+    ms(g.durationMs),
+    g.outputTokensPerSecond.count === 0 ? '–' : g.outputTokensPerSecond.p50.toFixed(0),
+    g.overheadMs.count === 0 ? '–' : `${g.overheadMs.p50.toFixed(3)} / ${g.overheadMs.p99.toFixed(3)}`,
+    `${g.tokens.input}/${g.tokens.output}/${g.tokens.cached}`,
+  ]);
+  if (format === 'markdown') {
+    return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [`${summary.source} summary, ${summary.startedAt} – ${summary.endedAt}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''].join('\n');
+}

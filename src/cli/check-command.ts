@@ -1,0 +1,56 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { checkMarkdown, compareSummaries, githubBenchmarkJson, parseSummary, SummaryInputError } from '../bench/check.js';
+import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+
+export const CHECK_FLAGS: readonly FlagDef[] = [
+  { name: 'baseline', kind: 'string', value: 'FILE', help: 'The committed baseline summary.' },
+  { name: 'current', kind: 'string', value: 'FILE', help: 'The summary of this run.' },
+  { name: 'max-regression', kind: 'integer', value: 'PERCENT', help: 'How much a median may worsen before it can fail.', defaultText: '10' },
+  { name: 'ceiling', kind: 'string', value: 'METRIC=VALUE', help: 'Absolute ceilings, e.g. ttfc_p50_ms=800,overhead_p50_ms=2 (comma-separated).' },
+  { name: 'github-benchmark-json', kind: 'string', value: 'FILE', help: "Also write github-action-benchmark's customSmallerIsBetter JSON here." },
+];
+
+export const CHECK_HELP = helpText(
+  'Usage: modeltap check --baseline FILE --current FILE [options]',
+  'Compares two run summaries: exit 0 no regression, 1 regression (each named), 2 bad input. Prints a Markdown table fit for $GITHUB_STEP_SUMMARY.',
+  CHECK_FLAGS,
+);
+
+function readSummary(path: string, what: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new SummaryInputError(`cannot read the ${what} ${path}`);
+  }
+  return parseSummary(text, `the ${what} ${path}`);
+}
+
+export function checkCommand(argv: readonly string[], io: { stdout: (s: string) => void; stderr: (s: string) => void }): number {
+  const v = parseFlags(argv, CHECK_FLAGS, {});
+  const baselinePath = v['baseline'] as string | undefined;
+  const currentPath = v['current'] as string | undefined;
+  if (baselinePath === undefined || currentPath === undefined) throw new UsageError('--baseline and --current are required');
+  const ceilings: Record<string, number> = {};
+  for (const pair of ((v['ceiling'] as string | undefined) ?? '').split(',').filter(Boolean)) {
+    const [metric, value] = pair.split('=');
+    if (!metric || value === undefined || !Number.isFinite(Number(value))) throw new UsageError(`--ceiling takes METRIC=VALUE, not '${pair}'`);
+    ceilings[metric] = Number(value);
+  }
+  try {
+    const rows = compareSummaries(readSummary(baselinePath, 'baseline'), readSummary(currentPath, 'current run'), {
+      maxRegressionPercent: (v['max-regression'] as number | undefined) ?? 10,
+      alpha: 0.01,
+      ceilings,
+    });
+    io.stdout(checkMarkdown(rows));
+    const json = v['github-benchmark-json'] as string | undefined;
+    if (json !== undefined) writeFileSync(json, `${JSON.stringify(githubBenchmarkJson(rows), null, 2)}\n`);
+    const regressions = rows.filter((r) => r.regression);
+    for (const r of regressions) io.stderr(`regression: ${r.group} ${r.metric}: ${r.reason}\n`);
+    return regressions.length === 0 ? 0 : 1;
+  } catch (error) {
+    if (error instanceof SummaryInputError) throw new UsageError(error.message);
+    throw error;
+  }
+}
