@@ -7,6 +7,7 @@ export const CHECK_FLAGS: readonly FlagDef[] = [
   { name: 'current', kind: 'string', value: 'FILE', help: 'The summary of this run.' },
   { name: 'max-regression', kind: 'integer', value: 'PERCENT', help: 'How much a median may worsen before it can fail.', defaultText: '10' },
   { name: 'ceiling', kind: 'string', value: 'METRIC=VALUE', help: 'Absolute ceilings, e.g. ttfc_p50_ms=800,overhead_p50_ms=2 (comma-separated).' },
+  { name: 'metrics', kind: 'string', value: 'LIST', help: 'Compare only these metrics (comma-separated, e.g. overhead_p50_ms,error_rate).', defaultText: 'all' },
   { name: 'github-benchmark-json', kind: 'string', value: 'FILE', help: "Also write github-action-benchmark's customSmallerIsBetter JSON here." },
 ];
 
@@ -38,11 +39,14 @@ export function checkCommand(argv: readonly string[], io: { stdout: (s: string) 
     ceilings[metric] = Number(value);
   }
   try {
-    const rows = compareSummaries(readSummary(baselinePath, 'baseline'), readSummary(currentPath, 'current run'), {
+    const only = ((v['metrics'] as string | undefined) ?? '').split(',').filter(Boolean);
+    const compared = compareSummaries(readSummary(baselinePath, 'baseline'), readSummary(currentPath, 'current run'), {
       maxRegressionPercent: (v['max-regression'] as number | undefined) ?? 10,
       alpha: 0.01,
       ceilings,
     });
+    const rows = only.length === 0 ? compared : compared.filter((r) => only.includes(r.metric));
+    if (rows.length === 0) throw new SummaryInputError(`no compared metric is among --metrics ${only.join(',')}`);
     io.stdout(checkMarkdown(rows));
     const json = v['github-benchmark-json'] as string | undefined;
     if (json !== undefined) writeFileSync(json, `${JSON.stringify(githubBenchmarkJson(rows), null, 2)}\n`);
