@@ -99,6 +99,12 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
         hooks.onRequest(attempt, null, { kind: 'network', message: 'request aborted' }, elapsed);
         throw abortedError(error);
       }
+      if ((error as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+        // A header or body undici refuses to send (e.g. a control character in a caller's header).
+        const message = `invalid request: ${(error as Error).message}`;
+        hooks.onRequest(attempt, null, { kind: 'build', message }, elapsed);
+        throw new ModelClientError({ kind: 'invalid_request', message, source: 'client', status: 400, cause: error });
+      }
       const { outcome, transport } = describeNetworkError(error);
       hooks.onRequest(attempt, null, transport, elapsed);
       if (!shouldRetryAttempt(outcome, attempt, options.maxRetries)) throw toClientError(transport, error);

@@ -4,6 +4,7 @@ import type { ModelClientError } from '../client/errors.js';
 /** Stable codes of errors the proxy itself answers with. */
 export type ProxyErrorCode =
   | 'invalid_json'
+  | 'invalid_http'
   | 'invalid_body'
   | 'unsupported_content_encoding'
   | 'body_too_large'
@@ -51,6 +52,9 @@ export function fromClientError(error: ModelClientError): ProxyError {
       return new ProxyError('upstream_unreachable', 502, `upstream unreachable: ${error.message}`, { cause: error });
     case 'timeout':
       return new ProxyError('upstream_timeout', 504, 'upstream timed out before answering', { cause: error });
+    case 'invalid_request':
+      if (error.source === 'client') return new ProxyError('invalid_body', 400, error.message, { cause: error });
+      return new ProxyError('upstream_error', error.status, error.message, { cause: error });
     default:
       return new ProxyError('upstream_error', error.status, error.message, { cause: error });
   }

@@ -11,6 +11,7 @@ import { SummaryRecorder } from '../bench/summary.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
 import { summaryTelemetry } from './summary-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
+import { errorBody } from './proxy-error.js';
 
 /** Options of {@link startProxy}; every field but `upstream` has a default. */
 export interface ProxyOptions {
@@ -120,6 +121,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787, overrideGlobalObjects: false }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
+  // Requests Node's parser rejects (bad header characters, bad framing) still get an OpenAI-shaped
+  // 400 (or 413/431) instead of Node's empty one; the connection is then closed.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = errorBody(status, 'invalid_http', `malformed HTTP request: ${error.code ?? 'parse error'}`);
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -137,6 +149,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
         return () => active.delete(controller);
       },
       log: options.log,
+      maxFrameBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     }),
   );
   const address = server.address() as AddressInfo;

@@ -23,6 +23,8 @@ export interface UpgradeContext {
   /** Registers an open connection for shutdown; returns its unregister function. */
   readonly track: (controller: AbortController) => () => void;
   readonly log: ((line: string) => void) | undefined;
+  /** Largest frame a caller may send (a larger one closes the socket with 1009). */
+  readonly maxFrameBytes: number;
 }
 
 // Upstream handshake headers a WebSocket caller needs to see on its own 101.
@@ -56,7 +58,7 @@ function keyMatches(expected: string | undefined, given: string | string[] | und
  * retrying), then relays frames both ways unchanged and in order and mirrors closes.
  */
 export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: ctx.maxFrameBytes });
   let pendingHeaders: string[] = [];
   wss.on('headers', (headers) => headers.push(...pendingHeaders));
 

@@ -75,6 +75,19 @@ function errorBody(status: number, message: string): Record<string, unknown> {
   return { error: { message, type, param: null, code: status === 429 ? 'rate_limit_exceeded' : null } };
 }
 
+/** What the real API rejects with a 400: a non-object body or fields of the wrong type. */
+function invalidField(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'The body must be a JSON object.';
+  const b = body as Record<string, unknown>;
+  if (b['model'] !== undefined && typeof b['model'] !== 'string') return "Invalid type for 'model': expected a string.";
+  if (b['stream'] !== undefined && typeof b['stream'] !== 'boolean') return "Invalid type for 'stream': expected a boolean.";
+  const input = b['input'];
+  if (input !== undefined && typeof input !== 'string' && !Array.isArray(input)) return "Invalid type for 'input': expected a string or an array.";
+  if (Array.isArray(input) && !input.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) return "Invalid 'input': each item must be an object.";
+  if (b['messages'] !== undefined && !Array.isArray(b['messages'])) return "Invalid type for 'messages': expected an array.";
+  return undefined;
+}
+
 const wait = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
 function headerNumber(req: IncomingMessage, name: string, fallback: number): number {
@@ -124,6 +137,8 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
         return sendJson(res, 400, errorBody(400, 'We could not parse the JSON body of your request.'));
       }
     }
+    const invalid = invalidField(body);
+    if (invalid !== undefined && req.method === 'POST') return sendJson(res, 400, { error: { message: invalid, type: 'invalid_request_error', param: null, code: 'invalid_type' } });
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
     const entry: SimLogEntry = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, bodyBytes: raw.length, model, startedAt: performance.now() - started, framesSent: 0, transport: 'http' };
     record(entry);
