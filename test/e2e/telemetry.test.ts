@@ -193,14 +193,14 @@ describe('a collector that is down or hangs', () => {
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   }
 
-  it.each(['closed port', 'hanging server'])('%s: 500 requests all succeed, none waits for the exporter, drops are counted', async (kind) => {
+  it.each(['closed port', 'hanging server', 'server answering 500'])('%s: 500 requests all succeed, none waits for the exporter, drops are counted', async (kind) => {
     let endpoint: string;
     if (kind === 'closed port') {
       endpoint = `http://127.0.0.1:${await freePort()}`;
     } else {
-      const hanging = await startOtlpReceiver({ hang: true });
-      running.push({ stop: () => hanging.close() });
-      endpoint = hanging.url;
+      const receiver = await startOtlpReceiver(kind === 'hanging server' ? { hang: true } : { status: 500 });
+      running.push({ stop: () => receiver.close() });
+      endpoint = receiver.url;
     }
     const sim = await cli(['sim', '--port', '0']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {

@@ -15,7 +15,7 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-export async function startOtlpReceiver(options: { hang?: boolean } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(options: { hang?: boolean; status?: number } = {}): Promise<OtlpReceiver> {
   const exports: OtlpExport[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -25,7 +25,7 @@ export async function startOtlpReceiver(options: { hang?: boolean } = {}): Promi
       exports.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
       if (options.hang) return; // accept the request, never answer
       const json = (req.headers['content-type'] ?? '').includes('json');
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      res.writeHead(options.status ?? 200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
       res.end(json ? '{}' : '');
     });
   });

@@ -223,3 +223,26 @@ describe('the upstream cannot be changed by a caller', () => {
     expect(sim.log.length - before).toBe(3); // all three reached the sim, the only upstream
   });
 });
+
+describe('caller faults', () => {
+  it('a caller that sends half a body and stalls is timed out with 408, and modeltap keeps serving', async () => {
+    const stalling = await startProxy({ upstream: `${sim.url}/v1`, port: 0, bodyTimeoutMs: 300 });
+    try {
+      const url = new URL(stalling.url);
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(Number(url.port), url.hostname, () => socket.write('POST /v1/responses HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":"m",'));
+        let out = '';
+        socket.on('data', (c: Buffer) => (out += c.toString()));
+        socket.on('close', () => resolve(out));
+        socket.setTimeout(5000, () => socket.destroy());
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('body_timeout');
+      const res = await fetch(`${stalling.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: 'ok' }) });
+      expect(res.status).toBe(200);
+      await res.text();
+    } finally {
+      await stalling.shutdown(0);
+    }
+  });
+});
