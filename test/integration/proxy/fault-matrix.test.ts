@@ -120,3 +120,35 @@ describe('upstream fault matrix', () => {
     expect(frames.map((f) => JSON.parse(f).type)).toEqual(['response.created']);
   });
 });
+
+describe('caller faults', () => {
+  it('a caller that aborts before the head: the upstream request is aborted within a second', async () => {
+    const { proxy, upstream } = await through(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 3000));
+      if (!res.destroyed) res.end();
+    });
+    const controller = new AbortController();
+    const pending = fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","input":"x","stream":true}', signal: controller.signal }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && upstream.calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const abortedAt = performance.now();
+    controller.abort();
+    await pending;
+    await upstream.calls[0]?.closed;
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+  });
+
+  it('a WebSocket caller that goes away mid-turn: the upstream socket is closed within a second', async () => {
+    baseline = handles();
+    const upstream = await startFakeWsUpstream((_r, send) => send({ type: 'response.created', response: { id: 'r' } }));
+    const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    stop.push(() => upstream.close(), () => proxy.shutdown(0));
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'm', input: 'x' }));
+    await new Promise((r) => ws.once('message', r));
+    const goneAt = performance.now();
+    ws.terminate();
+    await upstream.connections[0]?.closed;
+    expect(performance.now() - goneAt).toBeLessThan(1000);
+  });
+});

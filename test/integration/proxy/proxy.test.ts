@@ -253,3 +253,23 @@ describe('listening safely', () => {
     }
   });
 });
+
+describe('the access key on modeltap routes', () => {
+  it('guards /modeltap/summary and /metrics, and never echoes a credential in an error body', async () => {
+    const guarded = await startProxy({ upstream: `${sim.url}/v1`, port: 0, accessKey: 'k-xyz', metricsHandler: (_req, res) => res.end('ok') });
+    try {
+      for (const path of ['/modeltap/summary', '/metrics']) {
+        expect((await call(guarded.url, path)).status, path).toBe(401);
+        expect((await call(guarded.url, path, { headers: { 'x-modeltap-key': 'k-xyz' } })).status, path).toBe(200);
+      }
+      const secret = 'sk-never-echo-this-9f8e7d';
+      const denied = await call(guarded.url, '/v1/responses', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'x-modeltap-key': 'wrong' }, body: '{}' });
+      expect(denied.status).toBe(401);
+      expect(denied.body.toString()).not.toContain(secret);
+      const failed = await call(guarded.url, '/v1/responses', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'x-modeltap-key': 'k-xyz', 'content-type': 'application/json', 'x-sim-fault': 'status:500' }, body: JSON.stringify({ model: 'm', input: secret }) });
+      expect(failed.body.toString()).not.toContain(secret);
+    } finally {
+      await guarded.shutdown(0);
+    }
+  });
+});
