@@ -11,24 +11,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startChildCli } from './child-cli.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function start(args: string[]): Promise<string> {
-  const proc = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] } });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      if (url) resolve(url);
-    });
-    proc.once('exit', (code) => reject(new Error(`${args[0]} exited ${code}: ${err}`)));
-  });
-}
+const start = async (args: string[]): Promise<string> => (await startChildCli(repo, args, children)).url;
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -5,29 +5,17 @@
  * every 10 s, then a least-squares slope over the second half: a leak shows as a growth trend.
  * A benchmark, not part of `npm test`; it only talks to 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startChildCli } from './child-cli.js';
 import { parseFlags } from './flags.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 
-function start(args: string[]): Promise<{ url: string; pid: number }> {
-  const proc = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] } });
-  children.push(proc);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      if (url) resolve({ url, pid: proc.pid as number });
-    });
-    proc.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
-  });
-}
+const start = (args: string[]): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children);
 
 function sample(pid: number): { rssMb: number; fds: number } {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
