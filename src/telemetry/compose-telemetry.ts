@@ -12,6 +12,11 @@ export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemet
       for (const key of keys) {
         const fns = requests.map((r) => r.hooks[key]).filter((f): f is NonNullable<typeof f> => f !== undefined);
         if (fns.length === 0) continue;
+        // Hooks run per SSE frame: with one implementation (the usual case), call it directly.
+        if (fns.length === 1) {
+          (hooks as Record<string, unknown>)[key] = fns[0];
+          continue;
+        }
         (hooks as Record<string, unknown>)[key] = (...args: unknown[]) => {
           let merged: Record<string, string> | undefined;
           for (const fn of fns) {
@@ -28,8 +33,13 @@ export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemet
         hooks,
         startOperation: all('startOperation'),
         onHead: all('onHead'),
-        onEvent: all('onEvent'),
-        onWrite: all('onWrite'),
+        // Called per relayed chunk: plain loops, no argument arrays.
+        onEvent: (event) => {
+          for (const r of requests) r.onEvent(event);
+        },
+        onWrite: (readAt) => {
+          for (const r of requests) r.onWrite(readAt);
+        },
         onError: all('onError'),
         startTurn: all('startTurn'),
         endTurn: all('endTurn'),

@@ -181,7 +181,6 @@ class OtelRequest implements RequestTelemetry {
   #retries = 0;
   #firstSendAt: number | undefined;
   #firstChunkAt: number | undefined;
-  #lastPollAt: number | undefined;
   #firstWriteAt: number | undefined;
   #transport: 'http_sse' | 'http_json' | 'websocket' | undefined;
   #transportAttrs: Attributes | undefined;
@@ -292,7 +291,6 @@ class OtelRequest implements RequestTelemetry {
     if (this.#op !== undefined) this.endTurn('aborted');
     this.#firstSendAt = performance.now();
     this.#firstChunkAt = undefined;
-    this.#lastPollAt = undefined;
     this.#events = 0;
     this.#usage = null;
     this.#responseId = undefined;
@@ -487,7 +485,6 @@ class OtelRequest implements RequestTelemetry {
   /** One streamed chunk (an SSE event or a WebSocket text frame) of the current operation. */
   #chunk(ms: number, now = performance.now()): void {
     this.#events++;
-    this.#lastPollAt = now;
     const op = this.#op;
     if (op === undefined) return;
     const m = this.#s.m;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelClient, type ModelClientOptions, type ResponseEvent, type WsPoll } from '../../../src/index.js';
-import { startFakeWsUpstream, simpleTurns, type FakeWsUpstream, type WsScript } from '../../helpers/fake-ws-upstream.js';
+import { startFakeWsUpstream, simpleTurns, type FakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
 import { completed, userMessage } from '../../helpers/fake-upstream.js';
 import { drain, semantic } from '../../helpers/client.js';
 

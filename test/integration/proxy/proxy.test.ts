@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { zstdCompress } from '../../../src/client/zstd.js';
-import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { startFakeUpstream } from '../../helpers/fake-upstream.js';
 
 let sim: Sim;
 let proxy: ProxyServer;
