@@ -3,7 +3,7 @@
 # overhead modeltap measured for itself (request arrival to upstream send, plus upstream head to
 # the head written) against the committed baseline. The tolerance was set from repeated runs on
 # the shared 2-core machine (see the commit that set it): the median moves by up to about 40 %
-# between identical runs there, so the gate fails on a doubling, or beyond 2 ms.
+# between identical runs there, so the gate fails on a doubling (however small: no absolute floor here), or beyond 2 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -17,4 +17,4 @@ kill -TERM "$pid"
 wait "$pid" || true
 if [ "${1:-}" = "--print" ]; then cat "$work/summary.json"; exit 0; fi
 node dist/cli/main.js check --baseline .ci/overhead-baseline.json --current "$work/summary.json" \
-  --metrics overhead_p50_ms,error_rate --max-regression 100 --ceiling overhead_p50_ms=2
+  --metrics overhead_p50_ms,error_rate --max-regression 100 --min-change-ms 0 --ceiling overhead_p50_ms=2

@@ -9,6 +9,12 @@ export class SummaryInputError extends Error {
 export interface CheckOptions {
   /** A latency may worsen by this much (percent, on the median) before it can fail. Default 10. */
   readonly maxRegressionPercent: number;
+  /**
+   * A latency must also worsen by this many milliseconds before it can fail. Default 1: medians
+   * under a millisecond (modeltap's own overhead) move by tens of percent between identical runs on
+   * a shared runner, a drift the rank test sees as significant because it is systematic, not noise.
+   */
+  readonly minChangeMs: number;
   /** Significance level of the rank test (one-sided). Default 0.01. */
   readonly alpha: number;
   /** Absolute ceilings, by metric name (e.g. `ttfc_p50_ms: 800`): exceeding one always fails. */
@@ -99,7 +105,7 @@ const errorsOf = (g: SummaryGroup): number => Object.values(g.errors).reduce((a,
 
 /**
  * Compares a current run with a baseline, group by group. A latency regresses when its median is
- * worse by more than the threshold **and** a one-sided Mann–Whitney test on the samples says so at
+ * worse by more than the threshold and by more than `minChangeMs` **and** a one-sided Mann–Whitney test on the samples says so at
  * `alpha` (so a noisy runner does not cry wolf), or when it exceeds its ceiling; output tokens per
  * second are reported and fail only a ceiling; the error rate
  * regresses when it rises by more than half a point and a two-proportion test agrees; output
@@ -119,11 +125,13 @@ export function compareSummaries(baseline: RunSummary, current: RunSummary, opti
       if (bs.count === 0 || cs.count === 0) return;
       const baseline = bs.p50;
       const current = cs.p50;
-      const change = baseline === 0 ? 0 : ((higherIsBetter ? baseline - current : current - baseline) / baseline) * 100;
+      const worse = higherIsBetter ? baseline - current : current - baseline;
+      const change = baseline === 0 ? 0 : (worse / baseline) * 100;
+      const meaningful = change > options.maxRegressionPercent && (higherIsBetter || worse > options.minChangeMs);
       const p = higherIsBetter ? mannWhitneyGreater(bs.samples, cs.samples) : mannWhitneyGreater(cs.samples, bs.samples);
       const ceiling = options.ceilings[metric];
       const overCeiling = ceiling !== undefined && (higherIsBetter ? current < ceiling : current > ceiling);
-      const regression = overCeiling || (gating && change > options.maxRegressionPercent && p < options.alpha);
+      const regression = overCeiling || (gating && meaningful && p < options.alpha);
       const reason = overCeiling ? `beyond the ceiling ${ceiling}` : regression ? `+${change.toFixed(1)} % (p=${p.toExponential(1)})` : '';
       rows.push({ group, metric, unit: metric.endsWith('_per_s') ? 'tok/s' : 'ms', baseline, current, changePercent: change, p, regression, reason });
     };

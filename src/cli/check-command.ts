@@ -6,6 +6,7 @@ export const CHECK_FLAGS: readonly FlagDef[] = [
   { name: 'baseline', kind: 'string', value: 'FILE', help: 'The committed baseline summary.' },
   { name: 'current', kind: 'string', value: 'FILE', help: 'The summary of this run.' },
   { name: 'max-regression', kind: 'integer', value: 'PERCENT', help: 'How much a median may worsen before it can fail.', defaultText: '10' },
+  { name: 'min-change-ms', kind: 'number', value: 'MS', help: 'A latency must also worsen by this many milliseconds before it can fail (sub-millisecond medians drift between identical runs).', defaultText: '1' },
   { name: 'ceiling', kind: 'string', value: 'METRIC=VALUE', help: 'Absolute ceilings, e.g. ttfc_p50_ms=800,overhead_p50_ms=2 (comma-separated).' },
   { name: 'metrics', kind: 'string', value: 'LIST', help: 'Compare only these metrics (comma-separated, e.g. overhead_p50_ms,error_rate).', defaultText: 'all' },
   { name: 'github-benchmark-json', kind: 'string', value: 'FILE', help: "Also write github-action-benchmark's customSmallerIsBetter JSON here." },
@@ -42,6 +43,7 @@ export function checkCommand(argv: readonly string[], io: { stdout: (s: string) 
     const only = ((v['metrics'] as string | undefined) ?? '').split(',').filter(Boolean);
     const compared = compareSummaries(readSummary(baselinePath, 'baseline'), readSummary(currentPath, 'current run'), {
       maxRegressionPercent: (v['max-regression'] as number | undefined) ?? 10,
+      minChangeMs: (v['min-change-ms'] as number | undefined) ?? 1,
       alpha: 0.01,
       ceilings,
     });

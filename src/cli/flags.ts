@@ -4,13 +4,13 @@ export interface FlagDef {
   readonly name: string;
   /** Environment variable read when the flag is absent. */
   readonly env?: string;
-  readonly kind: 'string' | 'integer' | 'boolean';
+  readonly kind: 'string' | 'integer' | 'number' | 'boolean';
   /** Shown in `--help`. */
   readonly help: string;
   /** Placeholder in `--help`, e.g. `URL`. */
   readonly value?: string;
   readonly defaultText?: string;
-  /** Smallest accepted integer. Default 0. */
+  /** Smallest accepted integer or number. Default 0. */
   readonly min?: number;
 }
 
@@ -31,7 +31,9 @@ function convert(def: FlagDef, raw: string, source: string): string | number | b
     if (/^(0|false|no|off)$/i.test(raw)) return false;
     throw new UsageError(`${source} must be true or false, not '${raw}'`);
   }
-  if (!/^\d+$/.test(raw)) throw new UsageError(`${source} must be a whole number, not '${raw}'`);
+  if (def.kind === 'number' ? !/^\d+(\.\d+)?$/.test(raw) : !/^\d+$/.test(raw)) {
+    throw new UsageError(`${source} must be a ${def.kind === 'number' ? 'non-negative number' : 'whole number'}, not '${raw}'`);
+  }
   const value = Number(raw);
   if (value < (def.min ?? 0)) throw new UsageError(`${source} must be at least ${def.min ?? 0}, not ${value}`);
   return value;

@@ -32,7 +32,7 @@ beforeAll(async () => {
 
 const bench = (base: string, extra: Partial<Parameters<typeof runBench>[0]> = {}) =>
   runBench({ baseUrl: `${base}/v1`, mode: 'sse', concurrency: 4, durationS: undefined, count: 120, model: 'gpt-5.1-codex', thinkMs: 0, headers: {}, ...extra });
-const options = { maxRegressionPercent: 10, alpha: 0.01, ceilings: {} };
+const options = { maxRegressionPercent: 10, minChangeMs: 1, alpha: 0.01, ceilings: {} };
 const save = (name: string, summary: RunSummary): string => {
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(summary));

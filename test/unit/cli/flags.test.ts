@@ -5,6 +5,7 @@ const defs: FlagDef[] = [
   { name: 'port', env: 'X_PORT', kind: 'integer', help: '' },
   { name: 'host', env: 'X_HOST', kind: 'string', help: '' },
   { name: 'ws', kind: 'boolean', help: '' },
+  { name: 'ms', kind: 'number', help: '' },
 ];
 
 describe('parseFlags', () => {
@@ -23,5 +24,11 @@ describe('parseFlags', () => {
     expect(() => parseFlags(['stray'], defs, {})).toThrow("unexpected argument 'stray'");
     expect(() => parseFlags(['--port', '1.5'], defs, {})).toThrow('--port must be a whole number');
     expect(() => parseFlags(['--host='], defs, {})).toThrow('--host needs a value');
+    expect(() => parseFlags(['--ms', '-1'], defs, {})).toThrow('--ms must be a non-negative number');
+  });
+
+  it('reads decimal numbers', () => {
+    expect(parseFlags(['--ms', '0.25'], defs, {})).toEqual({ ms: 0.25 });
+    expect(parseFlags(['--ms=2'], defs, {})).toEqual({ ms: 2 });
   });
 });
