@@ -32,10 +32,13 @@ export class SseFramer {
   #afterCr = false;
   /** A blank line ended with a CR at the very end of the data: the frame ends there, or one byte later if LF follows. */
   #pendingCrEnd = false;
+  /** A CR was seen in the stream: from then on, scan byte by byte (CR and CRLF endings). */
+  #sawCr = false;
 
   /** Adds bytes from the stream. */
   push(chunk: Uint8Array): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (!this.#sawCr && buf.indexOf(CR) !== -1) this.#sawCr = true;
     if (this.#start >= this.#buf.length) {
       // Everything before was consumed: scan the new chunk in place.
       this.#buf = buf;
@@ -51,6 +54,25 @@ export class SseFramer {
   /** The next complete frame, or undefined when more bytes are needed. */
   next(): SseFrame | undefined {
     const buf = this.#buf;
+    if (!this.#sawCr) {
+      // LF-only streams (what OpenAI sends): jump from line end to line end with a native search.
+      let pos = this.#pos;
+      let lineLen = this.#lineLen;
+      for (;;) {
+        const lf = buf.indexOf(LF, pos);
+        if (lf === -1) {
+          this.#lineLen = lineLen + buf.length - pos;
+          this.#pos = buf.length;
+          return undefined;
+        }
+        if (lf === pos && lineLen === 0) {
+          this.#lineLen = 0;
+          return this.#cut(lf + 1);
+        }
+        lineLen = 0;
+        pos = lf + 1;
+      }
+    }
     if (this.#pendingCrEnd) {
       if (this.#pos >= buf.length) return undefined;
       this.#pendingCrEnd = false;
@@ -125,12 +147,64 @@ export class SseFramer {
   }
 }
 
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+/** Whether `raw[start, end)` is the ASCII field name `name`. */
+function isField(raw: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (raw[start + i] !== name.charCodeAt(i)) return false;
+  return true;
+}
+
 /**
  * Parses the fields of one complete frame (WHATWG "interpret an event stream"): `event`, `data`
  * (lines joined with LF), `id` (ignored if it contains NUL); comments and `retry` are skipped.
  * Returns undefined when the frame has no `data` field, which dispatches nothing.
+ *
+ * Works on the bytes: lines are found with a native search and only the values are decoded, one
+ * string each (decoding the whole frame and slicing it was the relay's largest per-event cost).
+ * Line endings are split on bytes, which is safe: CR and LF never occur inside a UTF-8 sequence.
  */
 export function parseSseFields(raw: Buffer): SseEvent | undefined {
+  if (raw.indexOf(CR) !== -1) return parseSseFieldsText(raw);
+  // A byte-order mark is not part of the first field name.
+  let lineStart = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  const length = raw.length;
+  let eventName = '';
+  let data: string | undefined;
+  let id: string | undefined;
+  while (lineStart < length) {
+    let lineEnd = raw.indexOf(LF, lineStart);
+    if (lineEnd === -1) lineEnd = length;
+    if (lineEnd > lineStart && raw[lineStart] !== COLON) {
+      const colon = raw.indexOf(COLON, lineStart);
+      let fieldEnd = lineEnd;
+      let valueStart = lineEnd;
+      if (colon !== -1 && colon < lineEnd) {
+        fieldEnd = colon;
+        valueStart = raw[colon + 1] === SPACE ? colon + 2 : colon + 1;
+        if (valueStart > lineEnd) valueStart = lineEnd;
+      }
+      if (isField(raw, lineStart, fieldEnd, 'data')) {
+        const value = raw.toString('utf8', valueStart, lineEnd);
+        data = data === undefined ? value : `${data}\n${value}`;
+      } else if (isField(raw, lineStart, fieldEnd, 'event')) {
+        eventName = raw.toString('utf8', valueStart, lineEnd);
+      } else if (isField(raw, lineStart, fieldEnd, 'id')) {
+        const value = raw.toString('utf8', valueStart, lineEnd);
+        if (!value.includes('\0')) id = value;
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+  if (data === undefined) return undefined;
+  const event = eventName === '' ? 'message' : eventName;
+  return id === undefined ? { event, data } : { event, data, id };
+}
+
+/** {@link parseSseFields} for frames with CR or CRLF line endings, on the decoded text. */
+function parseSseFieldsText(raw: Buffer): SseEvent | undefined {
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let eventName = '';

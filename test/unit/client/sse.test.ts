@@ -51,6 +51,24 @@ describe('SseFramer', () => {
     }
   }
 
+  it('the same events whatever the line endings (bytes and text parsers agree)', () => {
+    for (const name of transcripts) {
+      const lf = frames([fixture(name)]).map((f) => f.event);
+      expect(frames([withEndings(fixture(name), '\r\n')]).map((f) => f.event)).toEqual(lf);
+      expect(frames([withEndings(fixture(name), '\r')]).map((f) => f.event)).toEqual(lf);
+    }
+  });
+
+  it('a stream that switches from LF to CRLF endings part-way, split anywhere', () => {
+    const bytes = Buffer.concat([fixture('responses-tool-call.sse'), withEndings(fixture('fields.sse'), '\r\n')]);
+    const expected = [...frames([fixture('responses-tool-call.sse')]), ...frames([fixture('fields.sse')])].map((f) => f.event);
+    for (let i = 0; i <= bytes.length; i += 7) {
+      const split = frames([bytes.subarray(0, i), bytes.subarray(i)]);
+      expect(split.map((f) => f.event)).toEqual(expected);
+      expect(Buffer.concat(split.map((f) => f.raw)).equals(bytes)).toBe(true);
+    }
+  });
+
   it('decodes a multi-byte character split across chunks', () => {
     const bytes = Buffer.from('data: {"delta":"🎉 日本"}\n\n');
     const emoji = bytes.indexOf(0xf0);
