@@ -13,6 +13,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ResponseEvent, TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
+import { AttributeSets } from './attribute-sets.js';
 import { chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
 import type { FastMetrics } from './fast-metrics.js';
 import { createInstruments, type Instruments } from './instruments.js';
@@ -147,6 +148,8 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemet
     detail: options.detail ?? 'milestones',
     captureContent: options.captureContent ?? false,
     providerName: options.providerName ?? 'openai',
+    sets: new AttributeSets(),
+    urls: new Map(),
   };
   return { startRequest: (info) => new OtelRequest(shared, info) };
 }
@@ -157,7 +160,46 @@ interface Shared {
   readonly detail: TraceDetail;
   readonly captureContent: boolean;
   readonly providerName: string;
+  /** Attribute objects shared across requests (see AttributeSets). */
+  readonly sets: AttributeSets;
+  /** Upstream URLs already parsed for attempt spans, by URL string (bounded). */
+  readonly urls: Map<string, UrlFacts>;
 }
+
+/** What an attempt span needs from an upstream URL. */
+interface UrlFacts {
+  /** `http.request.method` is added per attempt; this holds `server.address` and `server.port`. */
+  readonly server: Attributes;
+  readonly full: string | undefined;
+}
+
+const MAX_URLS = 1024;
+
+function urlFacts(urls: Map<string, UrlFacts>, raw: string): UrlFacts {
+  let facts = urls.get(raw);
+  if (facts !== undefined) return facts;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  facts =
+    url === undefined
+      ? { server: {}, full: undefined }
+      : { server: { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }, full: urlWithoutSecrets(url) };
+  if (urls.size < MAX_URLS) urls.set(raw, facts);
+  return facts;
+}
+
+const WS_OK: Attributes = { success: 'true' };
+const WS_FAILED: Attributes = { success: 'false' };
+
+const TRANSPORT_ATTRS: Readonly<Record<'http_sse' | 'http_json' | 'websocket', Attributes>> = {
+  http_sse: { 'modeltap.transport': 'http_sse' },
+  http_json: { 'modeltap.transport': 'http_json' },
+  websocket: { 'modeltap.transport': 'websocket' },
+};
 
 interface Operation {
   readonly span: Span;
@@ -216,7 +258,10 @@ class OtelRequest implements RequestTelemetry {
       parent,
     );
     this.#serverCtx = trace.setSpan(parent, this.#serverSpan);
-    this.#activeAttrs = { 'http.request.method': info.method, ...(info.route === undefined ? {} : { 'http.route': info.route }) };
+    this.#activeAttrs = shared.sets.get(`active\u0000${info.method}\u0000${info.route ?? ''}`, () => ({
+      'http.request.method': info.method,
+      ...(info.route === undefined ? {} : { 'http.route': info.route }),
+    }));
     shared.m.httpServerActive.add(1, this.#activeAttrs);
     this.hooks = {
       onAttemptStart: (attempt, request) => this.#attemptStart(attempt, request),
@@ -224,7 +269,7 @@ class OtelRequest implements RequestTelemetry {
       onAuthRecovery: (step, outcome) => this.#authRecovery(step, outcome),
       onSsePoll: (poll, ms) => this.#ssePoll(poll, ms),
       onWsRequest: (ms, error) => {
-        const attrs = { success: error === null ? 'true' : 'false' };
+        const attrs = error === null ? WS_OK : WS_FAILED;
         this.#s.m.wsRequest.add(1, attrs);
         this.#s.m.wsRequestDuration.record(ms / 1000, attrs);
       },
@@ -275,16 +320,20 @@ class OtelRequest implements RequestTelemetry {
       span,
       ctx: trace.setSpan(this.#serverCtx, span),
       info,
-      streamAttrs: {
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': this.#s.providerName,
-        'gen_ai.request.model': model,
-        'server.address': info.serverAddress,
-        'server.port': info.serverPort,
-        'openai.api.type': info.apiType,
-        'modeltap.transport': info.transport ?? (info.stream ? 'http_sse' : 'http_json'),
-      },
+      streamAttrs: this.#streamAttrs(model, info.serverAddress, info.serverPort, info.apiType, info.transport ?? (info.stream ? 'http_sse' : 'http_json')),
     };
+  }
+
+  #streamAttrs(model: string, address: string, port: number, apiType: string, transport: string): Attributes {
+    return this.#s.sets.get(`stream\u0000${model}\u0000${address}\u0000${port}\u0000${apiType}\u0000${transport}`, () => ({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': this.#s.providerName,
+      'gen_ai.request.model': model,
+      'server.address': address,
+      'server.port': port,
+      'openai.api.type': apiType,
+      'modeltap.transport': transport,
+    }));
   }
 
   startTurn(info: OperationInfo): void {
@@ -298,7 +347,7 @@ class OtelRequest implements RequestTelemetry {
     this.#responseModel = undefined;
     this.#text = '';
     this.#transport = 'websocket';
-    this.#transportAttrs = { 'modeltap.transport': 'websocket' };
+    this.#transportAttrs = TRANSPORT_ATTRS.websocket;
     this.startOperation({ ...info, transport: 'websocket' });
   }
 
@@ -315,8 +364,12 @@ class OtelRequest implements RequestTelemetry {
 
   onHead(_statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number): void {
     this.#transport = transport;
-    this.#transportAttrs = { 'modeltap.transport': transport };
-    this.#s.m.proxyOverhead.record(overheadMs / 1000, { ...(this.#info.route === undefined ? {} : { 'http.route': this.#info.route }), 'modeltap.transport': transport });
+    this.#transportAttrs = TRANSPORT_ATTRS[transport];
+    const route = this.#info.route;
+    this.#s.m.proxyOverhead.record(
+      overheadMs / 1000,
+      route === undefined ? TRANSPORT_ATTRS[transport] : this.#s.sets.with(TRANSPORT_ATTRS[transport], 'http.route', route),
+    );
   }
 
   onEvent(event: ResponseEvent): void {
@@ -370,13 +423,15 @@ class OtelRequest implements RequestTelemetry {
       this.#attemptSpan = undefined;
     }
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
-    const serverAttrs: Attributes = {
-      'http.request.method': this.#info.method,
-      'url.scheme': this.#info.scheme,
+    const sets = this.#s.sets;
+    const info = this.#info;
+    const base = sets.get(`server\u0000${info.method}\u0000${info.scheme}\u0000${info.route ?? ''}\u0000${outcome.statusCode}`, () => ({
+      'http.request.method': info.method,
+      'url.scheme': info.scheme,
       'http.response.status_code': outcome.statusCode,
-      ...(this.#info.route === undefined ? {} : { 'http.route': this.#info.route }),
-      ...(errorType === undefined ? {} : { 'error.type': errorType }),
-    };
+      ...(info.route === undefined ? {} : { 'http.route': info.route }),
+    }));
+    const serverAttrs = errorType === undefined ? base : sets.with(base, 'error.type', errorType);
     this.#s.m.httpServerDuration.record((now - this.#info.arrival) / 1000, serverAttrs);
     this.#s.m.httpServerActive.add(-1, this.#activeAttrs);
     const span = this.#serverSpan;
@@ -398,24 +453,15 @@ class OtelRequest implements RequestTelemetry {
       if (this.#s.detail !== 'none') this.#op?.span.addEvent('retry', { reason: this.#retryReason, attempt });
       this.#retryReason = undefined;
     }
-    let url: URL | undefined;
-    try {
-      url = new URL(request.url);
-    } catch {
-      url = undefined;
-    }
-    const port = url === undefined ? undefined : Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    this.#attemptAttrs = {
-      'http.request.method': request.method,
-      ...(url === undefined ? {} : { 'server.address': url.hostname, 'server.port': port }),
-    };
+    const url = urlFacts(this.#s.urls, request.url);
+    this.#attemptAttrs = this.#s.sets.with(url.server, 'http.request.method', request.method);
     const span = this.#s.tracer.startSpan(
       request.method,
       {
         kind: SpanKind.CLIENT,
         attributes: {
           ...this.#attemptAttrs,
-          ...(url === undefined ? {} : { 'url.full': urlWithoutSecrets(url) }),
+          ...(url.full === undefined ? {} : { 'url.full': url.full }),
           ...(attempt > 0 || this.#retries > 0 ? { 'http.request.resend_count': Math.max(attempt, this.#retries) } : {}),
         },
       },
@@ -440,12 +486,17 @@ class OtelRequest implements RequestTelemetry {
       span.end();
       this.#attemptSpan = undefined;
     }
-    this.#s.m.httpClientDuration.record(ms / 1000, {
-      ...this.#attemptAttrs,
-      ...(status === null ? {} : { 'http.response.status_code': status }),
-      ...(errorType === undefined ? {} : { 'error.type': errorType }),
-    });
-    this.#s.m.apiRequest.add(1, { status: status === null ? 'none' : String(status), success: success ? 'true' : 'false', attempt: attemptBucket(attempt) });
+    const sets = this.#s.sets;
+    let clientAttrs = this.#attemptAttrs ?? {};
+    if (status !== null) clientAttrs = sets.with(clientAttrs, 'http.response.status_code', status);
+    if (errorType !== undefined) clientAttrs = sets.with(clientAttrs, 'error.type', errorType);
+    this.#s.m.httpClientDuration.record(ms / 1000, clientAttrs);
+    const statusText = status === null ? 'none' : String(status);
+    const bucket = attemptBucket(attempt);
+    this.#s.m.apiRequest.add(
+      1,
+      sets.get(`api\u0000${statusText}\u0000${success}\u0000${bucket}`, () => ({ status: statusText, success: success ? 'true' : 'false', attempt: bucket })),
+    );
     if (error !== null) {
       this.#retryReason = error.kind === 'http' ? (status !== null && status >= 500 ? 'status_5xx' : undefined) : error.kind === 'timeout' ? 'timeout' : 'network';
     }
@@ -505,7 +556,9 @@ class OtelRequest implements RequestTelemetry {
     // The completed frame is parsed once more, at the end, only for what the event does not carry.
     const response = this.#completedRaw === undefined || op.info.apiType !== 'responses' ? undefined : parseCompletedFrame(this.#completedRaw);
     const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
-    const attrs: Attributes = { ...op.streamAttrs, 'modeltap.transport': transport, ...(responseModel === undefined ? {} : { 'gen_ai.response.model': responseModel }) };
+    const sets = this.#s.sets;
+    const withTransport = op.streamAttrs['modeltap.transport'] === transport ? op.streamAttrs : sets.with(op.streamAttrs, 'modeltap.transport', transport);
+    const attrs = responseModel === undefined ? withTransport : sets.with(withTransport, 'gen_ai.response.model', responseModel);
     span.setAttribute('modeltap.transport', transport);
     span.setAttribute('modeltap.retries', this.#retries);
     if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', this.#events);
@@ -529,21 +582,28 @@ class OtelRequest implements RequestTelemetry {
       span.setAttribute('gen_ai.usage.cache_read.input_tokens', usage.cachedInputTokens);
       span.setAttribute('gen_ai.usage.reasoning.output_tokens', usage.reasoningOutputTokens);
       const m = this.#s.m;
-      m.tokenUsage.record(usage.inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
-      m.tokenUsage.record(usage.outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
+      m.tokenUsage.record(usage.inputTokens, sets.with(attrs, 'gen_ai.token.type', 'input'));
+      m.tokenUsage.record(usage.outputTokens, sets.with(attrs, 'gen_ai.token.type', 'output'));
       const model = op.streamAttrs['gen_ai.request.model'] as string;
-      m.usageTokens.add(usage.inputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'input' });
-      m.usageTokens.add(usage.outputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'output' });
-      m.usageTokens.add(usage.cachedInputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'cache_read' });
-      m.usageTokens.add(usage.reasoningOutputTokens, { 'gen_ai.request.model': model, 'gen_ai.token.type': 'reasoning' });
+      const byModel = sets.get(`usage\u0000${model}`, () => ({ 'gen_ai.request.model': model }));
+      m.usageTokens.add(usage.inputTokens, sets.with(byModel, 'gen_ai.token.type', 'input'));
+      m.usageTokens.add(usage.outputTokens, sets.with(byModel, 'gen_ai.token.type', 'output'));
+      m.usageTokens.add(usage.cachedInputTokens, sets.with(byModel, 'gen_ai.token.type', 'cache_read'));
+      m.usageTokens.add(usage.reasoningOutputTokens, sets.with(byModel, 'gen_ai.token.type', 'reasoning'));
     }
-    this.#s.m.operations.add(1, {
-      'gen_ai.request.model': op.streamAttrs['gen_ai.request.model'] as string,
-      'modeltap.request_kind': bounded('request_kind', op.info.requestKind),
-      'modeltap.client.originator': bounded('originator', op.info.originator),
-      'modeltap.transport': transport,
-    });
-    const failed = errorType === undefined ? attrs : { ...attrs, 'error.type': errorType };
+    const opModel = op.streamAttrs['gen_ai.request.model'] as string;
+    const kind = bounded('request_kind', op.info.requestKind);
+    const originator = bounded('originator', op.info.originator);
+    this.#s.m.operations.add(
+      1,
+      sets.get(`ops\u0000${opModel}\u0000${kind}\u0000${originator}\u0000${transport}`, () => ({
+        'gen_ai.request.model': opModel,
+        'modeltap.request_kind': kind,
+        'modeltap.client.originator': originator,
+        'modeltap.transport': transport,
+      })),
+    );
+    const failed = errorType === undefined ? attrs : sets.with(attrs, 'error.type', errorType);
     this.#s.m.operationDuration.record((now - (this.#firstSendAt ?? this.#info.arrival)) / 1000, failed);
     this.#s.m.serverRequestDuration.record((now - this.#info.arrival) / 1000, failed);
     if (errorType !== undefined) {

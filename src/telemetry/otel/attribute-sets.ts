@@ -1,0 +1,41 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+
+/** Distinct sets kept per table; beyond it, fresh objects are built (correct, only slower). */
+const MAX_SETS = 4096;
+
+/**
+ * One shared attribute object per distinct attribute set, so that recording a metric finds its
+ * data point by object identity (FastMetrics' WeakMap) instead of hashing a fresh object's sorted
+ * keys: that hashing was the OTel layer's largest per-request cost. Sets are looked up by a short
+ * key of their variable values, or derived from a shared set by one more attribute.
+ */
+export class AttributeSets {
+  readonly #byKey = new Map<string, Attributes>();
+  readonly #derived = new WeakMap<Attributes, Map<string, Attributes>>();
+
+  /** The shared set for `key`, built by `build` the first time. */
+  get(key: string, build: () => Attributes): Attributes {
+    let attrs = this.#byKey.get(key);
+    if (attrs === undefined) {
+      attrs = build();
+      if (this.#byKey.size < MAX_SETS) this.#byKey.set(key, attrs);
+    }
+    return attrs;
+  }
+
+  /** The shared set `base` plus `name` = `value` (which replaces a `name` already in `base`). */
+  with(base: Attributes, name: string, value: AttributeValue): Attributes {
+    let table = this.#derived.get(base);
+    if (table === undefined) {
+      table = new Map();
+      this.#derived.set(base, table);
+    }
+    const key = `${name}\u0000${String(value)}`;
+    let attrs = table.get(key);
+    if (attrs === undefined) {
+      attrs = { ...base, [name]: value };
+      if (table.size < MAX_SETS) table.set(key, attrs);
+    }
+    return attrs;
+  }
+}
