@@ -34,7 +34,21 @@ export function telemetryConfigFromEnv(env: Env, flags: { metrics: boolean; deta
   };
   const interval = Number(env['OTEL_METRIC_EXPORT_INTERVAL'] ?? '60000');
   if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`OTEL_METRIC_EXPORT_INTERVAL must be a positive number of ms`);
+  const spanBatch: Record<string, number> = {};
+  for (const [variable, key] of [
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize'],
+    ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
+  ] as const) {
+    const raw = env[variable]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${variable} must be a positive whole number, not '${raw}'`);
+    spanBatch[key] = value;
+  }
   return {
+    spanBatch,
     disabled: env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true',
     serviceVersion: VERSION,
     otlpTraces: wants('OTEL_TRACES_EXPORTER', 'TRACES') ? protocol(env, 'TRACES') : undefined,

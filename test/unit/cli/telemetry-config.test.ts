@@ -23,6 +23,14 @@ describe('telemetryConfigFromEnv', () => {
     expect(telemetryConfigFromEnv({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' }, defaults).captureContent).toBe(true);
   });
 
+  it('reads the standard OTEL_BSP_* variables, and refuses bad ones', () => {
+    expect(telemetryConfigFromEnv({}, defaults).spanBatch).toEqual({});
+    expect(
+      telemetryConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: '4096', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256', OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_BSP_EXPORT_TIMEOUT: '5000' }, defaults).spanBatch,
+    ).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 256, scheduledDelayMillis: 1000, exportTimeoutMillis: 5000 });
+    expect(() => telemetryConfigFromEnv({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'lots' }, defaults)).toThrow("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be a positive whole number, not 'lots'");
+  });
+
   it('refuses gRPC and unknown detail levels', () => {
     expect(() => telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, defaults)).toThrow('use http/protobuf or http/json');
     expect(() => telemetryConfigFromEnv({}, { metrics: true, detail: 'verbose' })).toThrow('--trace-detail must be one of');
