@@ -1,11 +1,10 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { serve } from '@hono/node-server';
 import { ModelClient } from '../client/model-client.js';
 import type { CredentialSource } from '../client/auth.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
-import { createProxyApp } from './app.js';
+import { createProxyListener } from './app.js';
 import { ClientCache } from './client-cache.js';
 import { SummaryRecorder } from '../bench/summary.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
@@ -102,7 +101,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const active = new Set<AbortController>();
   const summary = options.summary ?? new SummaryRecorder('proxy');
   const telemetry = composeTelemetry([...(options.telemetry ? [options.telemetry] : []), summaryTelemetry(summary)]);
-  const app = createProxyApp({
+  const listener = createProxyListener({
     summary,
     clients,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
@@ -118,8 +117,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   });
   const sockets = new Set<Socket>();
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787, overrideGlobalObjects: false }, () => resolve(s as Server)) as Server;
+    const s = createServer(listener);
     s.once('error', reject);
+    s.listen(options.port ?? 8787, host, () => resolve(s));
   });
   // Requests Node's parser rejects (bad header characters, bad framing) still get an OpenAI-shaped
   // 400 (or 413/431) instead of Node's empty one; the connection is then closed.

@@ -70,6 +70,13 @@ describe('relay', () => {
     expect(missing.body.equals(directMissing.body)).toBe(true);
   });
 
+  it('relays the request target exactly as it arrived: percent-encoding and query untouched', async () => {
+    const before = sim.log.length;
+    const reply = await call(proxy.url, '/v1/files/file%2Fabc%20x?purpose=a%26b&limit=2', { method: 'GET' });
+    expect(reply.status).toBe(404);
+    expect(sim.log[before]?.path).toBe('/v1/files/file%2Fabc%20x?purpose=a%26b&limit=2');
+  });
+
   it('forwards Codex headers and a zstd body unchanged, and keeps the access key to itself', async () => {
     const body = Buffer.from(JSON.stringify({ model: 'gpt-5.1-codex', input: 'zstd please', stream: true }));
     const encoded = Buffer.from(await zstdCompress(body));
