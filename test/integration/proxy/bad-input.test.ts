@@ -8,6 +8,7 @@ import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
+import { otelKit, waitForServerSpans } from '../../helpers/otel-kit.js';
 
 let sim: Sim;
 let proxy: ProxyServer;
@@ -225,8 +226,9 @@ describe('the upstream cannot be changed by a caller', () => {
 });
 
 describe('caller faults', () => {
-  it('a caller that sends half a body and stalls is timed out with 408, and modeltap keeps serving', async () => {
-    const stalling = await startProxy({ upstream: `${sim.url}/v1`, port: 0, bodyTimeoutMs: 300 });
+  it('a caller that sends half a body and stalls is timed out with 408, counted, and modeltap keeps serving', async () => {
+    const kit = otelKit();
+    const stalling = await startProxy({ upstream: `${sim.url}/v1`, port: 0, bodyTimeoutMs: 300, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     try {
       const url = new URL(stalling.url);
       const answer = await new Promise<string>((resolve) => {
@@ -238,11 +240,16 @@ describe('caller faults', () => {
       });
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('body_timeout');
+      const server = (await waitForServerSpans(kit, 1)).find((span) => span.kind === 1);
+      expect(server?.attributes).toMatchObject({ 'http.response.status_code': 408, 'error.type': 'body_timeout' });
+      const points = (await kit.metrics()).get('http.server.request.duration')?.points ?? [];
+      expect(points.map((p) => p.attributes)).toEqual([expect.objectContaining({ 'http.route': '/v1/responses', 'http.response.status_code': 408, 'error.type': 'body_timeout' })]);
       const res = await fetch(`${stalling.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: 'ok' }) });
       expect(res.status).toBe(200);
       await res.text();
     } finally {
       await stalling.shutdown(0);
+      await kit.runtime.shutdown();
     }
   });
 });
