@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * `npm run soak [-- --minutes N]`: mixed traffic (SSE, JSON, Chat, WebSocket, faults) through
- * modeltap to the simulator for N minutes (default 10), sampling modeltap's RSS and open handles
- * every 10 s, then a least-squares slope over the second half: a leak shows as a growth trend.
+ * modeltap to the simulator for N minutes (default 10), with full telemetry (OTLP to a receiver
+ * that discards, /metrics scraped every 5 s), sampling modeltap's RSS and open handles every 10 s,
+ * then a least-squares slope over the second half: a leak shows as a growth trend.
  * A benchmark, not part of `npm test`; it only talks to 127.0.0.1.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -15,7 +18,20 @@ import { parseFlags } from './flags.js';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 
-const start = (args: string[]): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children);
+const start = (args: string[], env: Record<string, string> = {}): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children, env);
+
+/** An OTLP/HTTP receiver that accepts and discards everything. */
+async function discardingReceiver(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
 
 function sample(pid: number): { rssMb: number; fds: number } {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -35,7 +51,12 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), [{ name: 'minutes', kind: 'integer', min: 1, help: 'How long.' }], {});
   const minutes = (flags['minutes'] as number | undefined) ?? 10;
   const sim = await start(['sim', '--port', '0', '--gap-ms', '2']);
-  const proxy = await start(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--request-max-retries', '1']);
+  const receiver = await discardingReceiver();
+  const proxy = await start(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--request-max-retries', '1'], {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_METRIC_EXPORT_INTERVAL: '5000',
+  });
+  const scraper = setInterval(() => void fetch(`${proxy.url}/metrics`).then((r) => r.arrayBuffer()).catch(() => undefined), 5000);
   const deadline = Date.now() + minutes * 60_000;
   const samples: { t: number; rssMb: number; fds: number }[] = [];
   let requests = 0;
@@ -78,6 +99,8 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
   clearInterval(sampler);
+  clearInterval(scraper);
+  receiver.close();
   const second = samples.slice(Math.floor(samples.length / 2));
   const rssSlope = slope(second.map((s) => ({ t: s.t / 60, v: s.rssMb })));
   const fdSlope = slope(second.map((s) => ({ t: s.t / 60, v: s.fds })));

@@ -1,6 +1,8 @@
 // The benchmark's load client against the real simulator: it must count what it did and measure
 // one-way latencies from the sim's stamps (no wall-clock assertions: only that it measured).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { createFloorProxy } from '../../../src/bench/floor-proxy.js';
 import { runLoad } from '../../../src/bench/load-client.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 
@@ -29,5 +31,21 @@ describe('the load client', () => {
     expect(stamps).toHaveLength(11);
     expect(stamps.every((t, i) => i === 0 || t >= (stamps[i - 1] ?? 0n))).toBe(true);
     expect(process.hrtime.bigint() - (stamps.at(-1) ?? 0n)).toBeGreaterThan(0n);
+  });
+});
+
+describe("the benchmark's Node floor relay", () => {
+  it.each(['sse', 'json', 'ws'] as const)('%s: relays every request through to the simulator', async (mode) => {
+    const floor = createFloorProxy(`${sim.url}/v1`);
+    await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await runLoad({ baseUrl: `http://127.0.0.1:${(floor.address() as AddressInfo).port}/v1`, mode, concurrency: 2, seconds: 0.3, events: 5, gapMs: 0 });
+      expect(result.requests).toBeGreaterThan(0);
+      expect(result.errors).toBe(0);
+      if (mode !== 'json') expect(result.eventUs.length).toBe(result.requests * 13);
+    } finally {
+      floor.closeAllConnections();
+      await new Promise((resolve) => floor.close(resolve));
+    }
   });
 });
