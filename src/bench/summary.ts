@@ -8,6 +8,11 @@
 export const SUMMARY_VERSION = 1;
 /** Samples kept per metric and group. */
 export const MAX_SAMPLES = 5000;
+/**
+ * Groups kept; requests of further models are folded into model `_OTHER`, so callers that send
+ * arbitrary model names cannot grow the summary without bound.
+ */
+export const MAX_GROUPS = 256;
 
 /** One measured quantity. */
 export interface Stat {
@@ -102,10 +107,16 @@ export class SummaryRecorder {
   }
 
   record(r: RequestRecord): void {
-    const key = `${r.route}\u0000${r.model}\u0000${r.transport}`;
+    let model = r.model;
+    let key = `${r.route}\u0000${model}\u0000${r.transport}`;
     let g = this.#groups.get(key);
+    if (g === undefined && this.#groups.size >= MAX_GROUPS) {
+      model = '_OTHER';
+      key = `${r.route}\u0000${model}\u0000${r.transport}`;
+      g = this.#groups.get(key);
+    }
     if (g === undefined) {
-      g = { route: r.route, model: r.model, transport: r.transport, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: { input: 0, output: 0, cached: 0 } };
+      g = { route: r.route, model, transport: r.transport, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: { input: 0, output: 0, cached: 0 } };
       this.#groups.set(key, g);
     }
     g.count++;

@@ -31,11 +31,19 @@ function upstreamMessage(error: ModelClientError | undefined): string | undefine
 }
 
 /**
+ * Responses whose history the bridge keeps per connection. Codex chains each turn on the one
+ * before, so a few are plenty; without a bound a long session would hold every turn's copy of the
+ * growing conversation.
+ */
+export const BRIDGE_HISTORY = 8;
+
+/**
  * `--ws-bridge`: serves a Responses WebSocket caller from an upstream that only speaks HTTP. Each
  * `response.create` (or v1 `response.append`) becomes a streamed `POST /responses`, and each SSE
  * event's data a text frame. Because an HTTP upstream may not store responses, the bridge keeps
- * each response's full history (input plus output items) for the life of the connection and
- * expands `previous_response_id` into it; a `generate: false` prewarm is answered without a call.
+ * the full history (input plus output items) of the last {@link BRIDGE_HISTORY} responses of the
+ * connection and expands `previous_response_id` into it (an id it no longer or never held gets
+ * OpenAI's `previous_response_not_found`); a `generate: false` prewarm is answered without a call.
  */
 export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
@@ -48,6 +56,11 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   delete headers['x-modeltap-key'];
   for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
   const client = ctx.clients.get(conversationFromHeaders(req.headers));
+  const remember = (id: string, items: ResponseItem[]): void => {
+    history.delete(id);
+    history.set(id, items);
+    if (history.size > BRIDGE_HISTORY) history.delete(history.keys().next().value as string);
+  };
 
   const turn = async (data: Buffer): Promise<void> => {
     let frame: Obj;
@@ -63,12 +76,17 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
       return;
     }
     const previous = type === 'response.append' ? lastId : typeof frame['previous_response_id'] === 'string' ? frame['previous_response_id'] : undefined;
-    const input = [...(previous === undefined ? [] : (history.get(previous) ?? [])), ...asItems(frame['input'])];
+    const before = previous === undefined ? [] : history.get(previous);
+    if (before === undefined) {
+      caller.send(errorFrame(400, `Previous response with id '${String(previous)}' not found.`, 'previous_response_not_found'));
+      return;
+    }
+    const input = [...before, ...asItems(frame['input'])];
     const info = turnInfo(req.headers, data, ctx.upstream);
     if (info !== undefined) rt.startTurn(info);
     if (frame['generate'] === false) {
       const id = `resp_bridge_warmup_${++warmups}`;
-      history.set(id, input);
+      remember(id, input);
       lastId = id;
       const response = { id, object: 'response', status: 'completed', model: frame['model'], output: [], usage: null };
       caller.send(JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress' } }));
@@ -92,7 +110,7 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
         const readAt = performance.now();
         caller.send(sse.data, () => rt.onWrite(readAt));
         if (event.type === 'completed' && event.responseId !== '') {
-          history.set(event.responseId, [...input, ...output]);
+          remember(event.responseId, [...input, ...output]);
           lastId = event.responseId;
         }
       }

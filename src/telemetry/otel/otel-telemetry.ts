@@ -131,6 +131,22 @@ function bounded(label: string, value: string | undefined): string {
   return value;
 }
 
+/** Distinct model names kept as metric label values; further ones are `_OTHER`. */
+const MAX_MODELS = 256;
+const models = new Set<string>();
+
+/**
+ * A model name as a metric label value. The name comes from the caller's body (or the upstream's
+ * answer), so it is bounded like the other caller-controlled labels: at most {@link MAX_MODELS}
+ * distinct names of model-name characters, else `_OTHER`. Spans keep the name as sent.
+ */
+function modelLabel(model: string): string {
+  if (models.has(model)) return model;
+  if (models.size >= MAX_MODELS || !/^[A-Za-z0-9_.:/@+-]{1,128}$/.test(model)) return '_OTHER';
+  models.add(model);
+  return model;
+}
+
 function attemptBucket(attempt: number): string {
   return attempt === 0 ? '0' : attempt === 1 ? '1' : '2+';
 }
@@ -320,7 +336,7 @@ class OtelRequest implements RequestTelemetry {
       span,
       ctx: trace.setSpan(this.#serverCtx, span),
       info,
-      streamAttrs: this.#streamAttrs(model, info.serverAddress, info.serverPort, info.apiType, info.transport ?? (info.stream ? 'http_sse' : 'http_json')),
+      streamAttrs: this.#streamAttrs(modelLabel(model), info.serverAddress, info.serverPort, info.apiType, info.transport ?? (info.stream ? 'http_sse' : 'http_json')),
     };
   }
 
@@ -558,7 +574,7 @@ class OtelRequest implements RequestTelemetry {
     const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
     const sets = this.#s.sets;
     const withTransport = op.streamAttrs['modeltap.transport'] === transport ? op.streamAttrs : sets.with(op.streamAttrs, 'modeltap.transport', transport);
-    const attrs = responseModel === undefined ? withTransport : sets.with(withTransport, 'gen_ai.response.model', responseModel);
+    const attrs = responseModel === undefined ? withTransport : sets.with(withTransport, 'gen_ai.response.model', modelLabel(responseModel));
     span.setAttribute('modeltap.transport', transport);
     span.setAttribute('modeltap.retries', this.#retries);
     if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', this.#events);

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import { BRIDGE_HISTORY } from '../../../src/proxy/websocket-http-bridge.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { startFakeWsUpstream, simpleTurns, type FakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
 import { otelKit, waitForServerSpans } from '../../helpers/otel-kit.js';
@@ -176,6 +177,27 @@ describe('--ws-bridge: WebSocket callers, HTTP-only upstream', () => {
     expect(bodies[0]).toEqual({ model: 'gpt-5.1-codex', input: [hello, next], stream: true });
     expect(bodies[1]?.['input']).toEqual([hello, next, assistantMessage('answer 1'), { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'third' }] }]);
     expect(http.calls[0]?.headers['authorization']).toBe('Bearer sk-ws');
+  });
+
+  it(`keeps the last ${BRIDGE_HISTORY} responses of a connection; an older or unknown previous_response_id gets previous_response_not_found`, async () => {
+    let n = 0;
+    const http = await startFakeUpstream((_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(frame({ type: 'response.output_item.done', item: assistantMessage(`answer ${n}`) }) + completed(`resp-b${n}`));
+    });
+    cleanup.push(() => http.close());
+    const proxy = await proxyTo(`${http.url}/v1`, { wsBridge: true });
+    const caller = await connect(proxy.url);
+    for (let i = 1; i <= BRIDGE_HISTORY + 2; i++) await turn(caller, create(`turn ${i}`, i === 1 ? {} : { previous_response_id: `resp-b${i - 1}` }));
+    const calls = http.calls.length;
+    const evicted = await turn(caller, create('again', { previous_response_id: 'resp-b1' }));
+    expect(evicted).toEqual([{ type: 'error', status: 400, error: { type: 'invalid_request_error', code: 'previous_response_not_found', message: "Previous response with id 'resp-b1' not found." } }]);
+    expect(http.calls).toHaveLength(calls);
+    const kept = await turn(caller, create('again', { previous_response_id: 'resp-b3' }));
+    expect(kept.at(-1)?.['type']).toBe('response.completed');
+    const body = JSON.parse(http.calls.at(-1)?.body.toString() ?? '{}') as { input: unknown[] };
+    expect(body.input).toHaveLength(3 * 2 + 1); // turns 1-3, each a user message and an answer, then 'again'
   });
 });
 

@@ -188,6 +188,21 @@ describe('other calls', () => {
     expect(histogram(metrics, 'gen_ai.client.operation.duration', { 'modeltap.transport': 'http_json' }).count).toBe(1);
   });
 
+  it('model names are bounded as metric label values (at most 256, then _OTHER); spans keep them as sent', async () => {
+    const { kit, proxy } = await setup();
+    for (let batch = 0; batch < 15; batch++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => send(proxy, '/v1/responses', post({ model: `m-${batch * 20 + i}`, input: 'x' }))));
+    }
+    await send(proxy, '/v1/responses', post({ model: 'bad model <script>', input: 'x' }));
+    const spans = await waitForServerSpans(kit, 301);
+    expect(spans.filter((s) => s.kind === CLIENT && s.name === 'chat bad model <script>')).toHaveLength(1);
+    const labels = new Set((await kit.metrics()).get('gen_ai.client.operation.duration')?.points.map((p) => p.attributes['gen_ai.request.model']));
+    expect(labels.size).toBeLessThanOrEqual(257);
+    expect(labels.has('m-0')).toBe(true);
+    expect(labels.has('_OTHER')).toBe(true);
+    expect(labels.has('bad model <script>')).toBe(false);
+  });
+
   it('a streamed Chat call with include_usage', async () => {
     const { kit, proxy } = await setup();
     await send(proxy, '/v1/chat/completions', post({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }));
