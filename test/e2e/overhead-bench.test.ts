@@ -1,0 +1,29 @@
+// The overhead benchmark's runner, end to end on the built CLI, shortened to one round of one
+// second on two scenarios: it must start every target afresh per scenario, measure each with no
+// errors and write the report (speed itself is not asserted here; it belongs in the report).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runOverheadBenchmark, SCENARIOS } from '../../src/bench/overhead.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+
+describe('npm run bench:overhead', () => {
+  it('measures every target in every scenario and writes one table per scenario', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'modeltap-overhead-')), 'overhead.md');
+    const scenarios = SCENARIOS.filter((s) => s.name === 'sse-c1' || s.name === 'ws-c8');
+    await runOverheadBenchmark({ repo, rounds: 1, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
+    const report = readFileSync(out, 'utf8');
+    for (const scenario of scenarios) expect(report).toContain(`### ${scenario.name}: ${scenario.what}`);
+    const rows = report.split('\n').filter((line) => /^\| (direct|Node floor|modeltap|nginx)/.test(line));
+    const names = [...new Set(rows.map((r) => r.split(' | ')[0]?.slice(2)))];
+    expect(names.slice(0, 4)).toEqual(['direct', 'Node floor (node:http + undici, no telemetry)', 'modeltap (telemetry off)', 'modeltap (full telemetry)']);
+    for (const row of rows) {
+      const cells = row.split(' | ');
+      expect(Number(cells[1]), row).toBeGreaterThan(0); // req/s
+      expect(cells[2], row).toBe('0'); // errors
+    }
+    expect(rows.length).toBe(names.length * scenarios.length);
+  }, 90_000);
+});
