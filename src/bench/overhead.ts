@@ -1,9 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { discardReceiver } from './discard-receiver.js';
 import type { LoadResult, LoadSpec } from './load-client.js';
 
 /** One benchmark scenario. */
@@ -176,16 +177,6 @@ function runClient(repo: string, spec: LoadSpec, env: Record<string, string | un
 
 async function simStats(simUrl: string): Promise<{ cpuMs: number; eventLoopUtilization: number }> {
   return (await (await fetch(`${simUrl}/__sim/stats`)).json()) as { cpuMs: number; eventLoopUtilization: number };
-}
-
-/** A local OTLP receiver that accepts and discards everything. */
-async function discardReceiver(): Promise<Server & { url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return Object.assign(server, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 }
 
 async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: string, env: Record<string, string | undefined>): Promise<Measured> {

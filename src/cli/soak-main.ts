@@ -7,11 +7,10 @@
  * A benchmark, not part of `npm test`; it only talks to 127.0.0.1.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { discardReceiver } from '../bench/discard-receiver.js';
 import { startChildCli } from './child-cli.js';
 import { parseFlags } from './flags.js';
 
@@ -19,19 +18,6 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 
 const start = (args: string[], env: Record<string, string> = {}): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children, env);
-
-/** An OTLP/HTTP receiver that accepts and discards everything. */
-async function discardingReceiver(): Promise<{ url: string; close: () => void }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' });
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
 
 function sample(pid: number): { rssMb: number; fds: number } {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -51,7 +37,7 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), [{ name: 'minutes', kind: 'integer', min: 1, help: 'How long.' }], {});
   const minutes = (flags['minutes'] as number | undefined) ?? 10;
   const sim = await start(['sim', '--port', '0', '--gap-ms', '2']);
-  const receiver = await discardingReceiver();
+  const receiver = await discardReceiver();
   const proxy = await start(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--request-max-retries', '1'], {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_METRIC_EXPORT_INTERVAL: '5000',
