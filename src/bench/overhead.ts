@@ -90,7 +90,8 @@ function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
-function startProcess(command: string, args: string[], env: Record<string, string | undefined>): Promise<{ proc: ChildProcess; url: string }> {
+/** Starts a process and resolves with the URL of its `listening on` line (15 s at most). */
+export function startProcess(command: string, args: string[], env: Record<string, string | undefined>): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   return new Promise((resolve, reject) => {
@@ -166,7 +167,8 @@ http {
   };
 }
 
-function runClient(repo: string, spec: LoadSpec, env: Record<string, string | undefined>): Promise<LoadResult> {
+/** Runs the load client in its own process (so its CPU is not the proxy's) and returns what it measured. */
+export function runClient(repo: string, spec: LoadSpec, env: Record<string, string | undefined>): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [join(repo, 'dist/cli/load-client-main.js'), JSON.stringify(spec)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
