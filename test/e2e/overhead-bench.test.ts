@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOverheadBenchmark, SCENARIOS } from '../../src/bench/overhead.js';
+import { runProfileBenchmark } from '../../src/bench/profile-run.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 
@@ -27,3 +28,18 @@ describe('npm run bench:overhead', () => {
     expect(rows.length).toBe(names.length * scenarios.length);
   }, 90_000);
 });
+
+describe('npm run bench:profile', () => {
+  it('profiles the floor and modeltap, off and full, and tabulates CPU per request by area', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'modeltap-profile-')), 'profile.md');
+    const scenarios = SCENARIOS.filter((s) => s.name === 'json-c32');
+    await runProfileBenchmark({ repo, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
+    const report = readFileSync(out, 'utf8');
+    expect(report).toContain('| area (self time) | Node floor, µs/request | modeltap, telemetry off, µs/request | modeltap, full telemetry, µs/request |');
+    const busy = /^\| \*\*all but idle\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \|$/m.exec(report);
+    expect(busy?.slice(1).map(Number).every((v) => v > 0)).toBe(true);
+    // Only the full-telemetry process runs the OpenTelemetry SDK.
+    expect(report).toMatch(/^\| @opentelemetry\/sdk-trace \| 0\.0 \| 0\.0 \| [1-9]/m);
+  }, 90_000);
+});
+
