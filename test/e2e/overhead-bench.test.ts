@@ -38,8 +38,11 @@ describe('npm run bench:profile', () => {
     expect(report).toContain('| area (self time) | Node floor, µs/request | modeltap, telemetry off, µs/request | modeltap, full telemetry, µs/request |');
     const busy = /^\| \*\*all but idle\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \|$/m.exec(report);
     expect(busy?.slice(1).map(Number).every((v) => v > 0)).toBe(true);
-    // Only the full-telemetry process runs the OpenTelemetry SDK.
-    expect(report).toMatch(/^\| @opentelemetry\/sdk-trace \| 0\.0 \| 0\.0 \| [1-9]/m);
+    // The floor never loads the OpenTelemetry SDK; modeltap with full telemetry spends time in it
+    // on every request (with telemetry off, only its module loading shows).
+    const sdk = /^\| @opentelemetry\/sdk-trace \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$/m.exec(report)?.slice(1).map(Number);
+    expect(sdk?.[0]).toBe(0);
+    expect(sdk?.[2]).toBeGreaterThan(sdk?.[1] ?? 0);
   }, 90_000);
 });
 
