@@ -26,6 +26,23 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'ws-c8', what: 'Responses WebSocket, C=8, 20 events', mode: 'ws', concurrency: 8, events: 20, gapMs: 0 },
 ];
 
+/** How to start one of the Node targets: the floor, modeltap with telemetry off, with full telemetry. */
+export interface NodeTargetCommand {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The Node targets both benchmarks compare, in report order; full telemetry exports to `otlpUrl`. */
+export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: string, env: Readonly<Record<string, string | undefined>>): readonly NodeTargetCommand[] {
+  const cli = join(repo, 'dist/cli/main.js');
+  return [
+    { name: 'Node floor (node:http + undici, no telemetry)', args: [join(repo, 'dist/cli/floor-proxy-main.js'), simBase], env },
+    { name: 'modeltap (telemetry off)', args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
+    { name: 'modeltap (full telemetry)', args: [cli, 'serve', '--port', '0', '--upstream', simBase], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
+  ];
+}
+
 /** Options of {@link runOverheadBenchmark}. */
 export interface OverheadOptions {
   readonly repo: string;
@@ -243,24 +260,17 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
       stopNodeTargets = () => {
         for (const stop of stops.splice(0)) stop();
       };
-      const floor = await startProcess(process.execPath, [join(options.repo, 'dist/cli/floor-proxy-main.js'), simBase], env);
-      stops.push(() => floor.proc.kill('SIGKILL'));
-      const off = await startProcess(process.execPath, [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], { ...env, OTEL_SDK_DISABLED: 'true' });
-      stops.push(() => off.proc.kill('SIGKILL'));
-      const full = await startProcess(process.execPath, [cli, 'serve', '--port', '0', '--upstream', simBase], {
-        ...env,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
-      });
-      stops.push(() => full.proc.kill('SIGKILL'));
+      const targets: Target[] = [];
+      for (const command of nodeTargetCommands(options.repo, simBase, receiver.url, env)) {
+        const started = await startProcess(process.execPath, [...command.args], command.env);
+        stops.push(() => started.proc.kill('SIGKILL'));
+        targets.push({ name: command.name, baseUrl: `${started.url}/v1`, pids: [started.proc.pid as number] });
+      }
       // Prometheus-style scrape of the full-telemetry target every second.
-      const scraper = setInterval(() => void fetch(`${full.url}/metrics`).then((r) => r.arrayBuffer()).catch(() => undefined), 1000);
+      const full = targets.at(-1) as Target;
+      const scraper = setInterval(() => void fetch(full.baseUrl.replace(/\/v1$/, '/metrics')).then((r) => r.arrayBuffer()).catch(() => undefined), 1000);
       stops.push(() => clearInterval(scraper));
-      return [
-        { name: 'Node floor (node:http + undici, no telemetry)', baseUrl: `${floor.url}/v1`, pids: [floor.proc.pid as number] },
-        { name: 'modeltap (telemetry off)', baseUrl: `${off.url}/v1`, pids: [off.proc.pid as number] },
-        { name: 'modeltap (full telemetry)', baseUrl: `${full.url}/v1`, pids: [full.proc.pid as number] },
-      ];
+      return targets;
     };
     const nginx = await startNginx(new URL(simBase));
     if (nginx) {

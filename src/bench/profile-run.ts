@@ -4,18 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { discardReceiver } from './discard-receiver.js';
-import { runClient, SCENARIOS, startProcess, type Scenario } from './overhead.js';
+import { nodeTargetCommands, runClient, SCENARIOS, startProcess, type OverheadOptions, type Scenario } from './overhead.js';
 
-/** Options of {@link runProfileBenchmark}. */
-export interface ProfileOptions {
-  readonly repo: string;
-  /** Seconds of load per target and scenario. */
-  readonly seconds: number;
-  readonly scenarios: readonly Scenario[];
-  readonly out: string;
-  readonly log: (line: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
+/** Options of {@link runProfileBenchmark}: the overhead benchmark's, one round. */
+export type ProfileOptions = Omit<OverheadOptions, 'rounds'>;
 
 /** Default scenarios: the JSON throughput one and the SSE latency one. */
 export const PROFILE_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s.name === 'json-c32' || s.name === 'sse-c1');
@@ -36,11 +28,7 @@ export async function runProfileBenchmark(options: ProfileOptions): Promise<stri
   const sim = await startProcess(process.execPath, [cli, 'sim', '--port', '0', '--stamp'], env);
   const receiver = await discardReceiver();
   const simBase = `${sim.url}/v1`;
-  const targets = [
-    { name: 'Node floor', args: [join(repo, 'dist/cli/floor-proxy-main.js'), simBase], env },
-    { name: 'modeltap, telemetry off', args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
-    { name: 'modeltap, full telemetry', args: [cli, 'serve', '--port', '0', '--upstream', simBase], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
-  ];
+  const targets = nodeTargetCommands(repo, simBase, receiver.url, env);
   const sections: string[] = [];
   try {
     for (const scenario of options.scenarios) {
@@ -64,7 +52,7 @@ export async function runProfileBenchmark(options: ProfileOptions): Promise<stri
         [
           `### ${scenario.name}: ${scenario.what}`,
           '',
-          `| area (self time) | ${targets.map((t) => `${t.name}, µs/request`).join(' | ')} |`,
+          `| area (self time, µs per request) | ${targets.map((t) => t.name).join(' | ')} |`,
           `| --- | ${targets.map(() => '---:').join(' | ')} |`,
           `| **all but idle** | ${summaries.map((s) => `**${s.busyUs.toFixed(1)}**`).join(' | ')} |`,
           ...areas.map((area) => `| ${area} | ${summaries.map((s) => cost(s, area)).join(' | ')} |`),

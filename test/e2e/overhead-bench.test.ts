@@ -35,7 +35,7 @@ describe('npm run bench:profile', () => {
     const scenarios = SCENARIOS.filter((s) => s.name === 'json-c32');
     await runProfileBenchmark({ repo, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
     const report = readFileSync(out, 'utf8');
-    expect(report).toContain('| area (self time) | Node floor, µs/request | modeltap, telemetry off, µs/request | modeltap, full telemetry, µs/request |');
+    expect(report).toContain('| area (self time, µs per request) | Node floor (node:http + undici, no telemetry) | modeltap (telemetry off) | modeltap (full telemetry) |');
     const busy = /^\| \*\*all but idle\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \|$/m.exec(report);
     expect(busy?.slice(1).map(Number).every((v) => v > 0)).toBe(true);
     // The floor never loads the OpenTelemetry SDK; modeltap with full telemetry spends time in it
