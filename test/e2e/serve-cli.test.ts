@@ -1,6 +1,6 @@
 // The built CLI as users run it: flags, help, refusal to listen unsafely, shutdown, the quick start.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SERVE_FLAGS } from '../../src/cli/serve-command.js';
@@ -83,6 +83,11 @@ describe('modeltap serve: shutdown', () => {
 });
 
 describe('README quick start', () => {
+  it('the build leaves the bin executable (npm links it before `prepare` builds it, so npm cannot mark it)', () => {
+    const bin = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).bin.modeltap as string;
+    expect(statSync(join(repo, bin)).mode & 0o111).toBe(0o111);
+  });
+
   it('`npx modeltap` runs this package\'s own CLI', async () => {
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile('npx', ['--no-install', 'modeltap', '--version'], { cwd: repo, timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out)));
