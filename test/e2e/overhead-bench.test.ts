@@ -1,9 +1,9 @@
 // The overhead benchmark's runner, end to end on the built CLI, shortened to one round of one
 // second on two scenarios: it must start every target afresh per scenario, measure each with no
 // errors and write the report (speed itself is not asserted here; it belongs in the report).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runOverheadBenchmark, SCENARIOS } from '../../src/bench/overhead.js';
 import { runProfileBenchmark } from '../../src/bench/profile-run.js';
@@ -16,6 +16,7 @@ describe('npm run bench:overhead', () => {
     const scenarios = SCENARIOS.filter((s) => s.name === 'sse-c1' || s.name === 'ws-c8');
     await runOverheadBenchmark({ repo, rounds: 1, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
     const report = readFileSync(out, 'utf8');
+    rmSync(dirname(out), { recursive: true, force: true });
     for (const scenario of scenarios) expect(report).toContain(`### ${scenario.name}: ${scenario.what}`);
     const rows = report.split('\n').filter((line) => /^\| (direct|Node floor|modeltap|nginx)/.test(line));
     const names = [...new Set(rows.map((r) => r.split(' | ')[0]?.slice(2)))];
@@ -31,10 +32,15 @@ describe('npm run bench:overhead', () => {
 
 describe('npm run bench:profile', () => {
   it('profiles the floor and modeltap, off and full, and tabulates CPU per request by area', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'modeltap-profile-')), 'profile.md');
+    const out = join(mkdtempSync(join(tmpdir(), 'modeltap-profile-out-')), 'profile.md');
     const scenarios = SCENARIOS.filter((s) => s.name === 'json-c32');
+    const workDirs = (): string[] => readdirSync(tmpdir()).filter((name) => /^modeltap-profile-(?!out-)/.test(name));
+    const before = workDirs();
     await runProfileBenchmark({ repo, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
     const report = readFileSync(out, 'utf8');
+    rmSync(dirname(out), { recursive: true, force: true });
+    // The CPU profiles (tens of MB) are removed once summarised.
+    expect(workDirs()).toEqual(before);
     expect(report).toContain('| area (self time, µs per request) | Node floor (node:http + undici, no telemetry) | modeltap (telemetry off) | modeltap (full telemetry) |');
     const busy = /^\| \*\*all but idle\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \|$/m.exec(report);
     expect(busy?.slice(1).map(Number).every((v) => v > 0)).toBe(true);
