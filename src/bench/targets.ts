@@ -1,0 +1,106 @@
+/** The report names of the benchmark's targets. */
+export const TARGET_NAMES = {
+  floor: 'Node floor (node:http + undici, no telemetry)',
+  off: 'modeltap (telemetry off)',
+  full: 'modeltap (full telemetry)',
+  nginx: 'nginx',
+} as const;
+
+/** What {@link targetsSection} reads of one target's row in one scenario. */
+export interface TargetRow {
+  readonly target: string;
+  readonly rps: number;
+  readonly errors: number;
+  readonly addedTtfeP50: number;
+  readonly addedTtfeP99: number;
+  readonly addedEventP99: number;
+  readonly peakRssMb: number;
+}
+
+type Role = keyof typeof TARGET_NAMES;
+const COLUMNS: readonly Role[] = ['full', 'off', 'floor', 'nginx'];
+
+interface Goal {
+  readonly label: string;
+  readonly scenario: string;
+  /** The metric of one target in the scenario, or NaN when it cannot be computed. */
+  readonly value: (rows: ReadonlyMap<Role, TargetRow>, role: Role) => number;
+  readonly unit: string;
+  readonly digits: number;
+  readonly limit: number;
+  /** 'max': the value must be at most the limit; 'min': at least. */
+  readonly kind: 'max' | 'min';
+}
+
+const field = (name: 'addedTtfeP50' | 'addedTtfeP99' | 'addedEventP99' | 'peakRssMb') => (rows: ReadonlyMap<Role, TargetRow>, role: Role) =>
+  rows.get(role)?.[name] ?? Number.NaN;
+
+/** The acceptance list of the performance issue (#6), checked on the full-telemetry column. */
+const GOALS: readonly Goal[] = [
+  { label: 'added time to first event p50', scenario: 'sse-c1', value: field('addedTtfeP50'), unit: 'ms', digits: 2, limit: 0.3, kind: 'max' },
+  { label: 'added time to first event p99', scenario: 'sse-c1', value: field('addedTtfeP99'), unit: 'ms', digits: 2, limit: 1, kind: 'max' },
+  { label: 'added per-event latency p99', scenario: 'sse-c1', value: field('addedEventP99'), unit: 'ms', digits: 2, limit: 0.3, kind: 'max' },
+  {
+    label: "requests/s, share of nginx's",
+    scenario: 'json-c32',
+    value: (rows, role) => ((rows.get(role)?.rps ?? Number.NaN) / (rows.get('nginx')?.rps ?? Number.NaN)) * 100,
+    unit: '%',
+    digits: 0,
+    limit: 50,
+    kind: 'min',
+  },
+  { label: 'peak RSS', scenario: 'sse-c256', value: field('peakRssMb'), unit: 'MB', digits: 0, limit: 150, kind: 'max' },
+];
+
+const show = (n: number, digits: number, unit: string): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ${unit}` : '–');
+
+function verdict(value: number, limit: number, kind: 'max' | 'min'): string {
+  if (!Number.isFinite(value)) return '–';
+  return (kind === 'max' ? value <= limit : value >= limit) ? 'met' : '**not met**';
+}
+
+/**
+ * The report's "Targets" section: each acceptance item of the performance issue for full
+ * telemetry, beside the same number for telemetry off, the Node floor and nginx, so that a rerun
+ * shows which targets hold and how far the stack itself is from them. Scenarios not in `results`
+ * are left out; returns '' when none of them ran.
+ */
+export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]>): string {
+  const lines: string[] = [];
+  const byRole = (scenario: string): ReadonlyMap<Role, TargetRow> | undefined => {
+    const rows = results.get(scenario);
+    if (rows === undefined) return undefined;
+    const map = new Map<Role, TargetRow>();
+    for (const role of COLUMNS) {
+      const row = rows.find((r) => r.target === TARGET_NAMES[role]);
+      if (row !== undefined) map.set(role, row);
+    }
+    return map;
+  };
+  for (const goal of GOALS) {
+    const rows = byRole(goal.scenario);
+    if (rows === undefined) continue;
+    const cells = COLUMNS.map((role) => show(goal.value(rows, role), goal.digits, goal.unit));
+    const target = `${goal.kind === 'max' ? '≤' : '≥'} ${goal.limit} ${goal.unit}`;
+    lines.push(`| ${goal.label} (${goal.scenario}) | ${cells.join(' | ')} | ${target} | ${verdict(goal.value(rows, 'full'), goal.limit, goal.kind)} |`);
+  }
+  for (const [scenario] of results) {
+    const rows = byRole(scenario);
+    const change = (((rows?.get('full')?.rps ?? Number.NaN) / (rows?.get('off')?.rps ?? Number.NaN)) - 1) * 100;
+    const cell = Number.isFinite(change) ? `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(0)} %` : '–';
+    lines.push(`| throughput, full telemetry against off (${scenario}) | ${cell} | | | | ≥ −15 % | ${verdict(change, -15, 'min')} |`);
+  }
+  if (lines.length === 0) return '';
+  const errors = [...results.values()].flat().reduce((n, r) => n + r.errors, 0);
+  lines.push(`| errors, every scenario and target | ${errors} | | | | 0 | ${errors === 0 ? 'met' : '**not met**'} |`);
+  return [
+    '### Targets',
+    '',
+    'The performance issue\'s acceptance list, for modeltap with full telemetry; the other columns show the same number for telemetry off, the Node floor and nginx.',
+    '',
+    '| target | full telemetry | telemetry off | Node floor | nginx | goal | full telemetry |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...lines,
+    '',
+  ].join('\n');
+}

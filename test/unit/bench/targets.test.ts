@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { TARGET_NAMES, targetsSection, type TargetRow } from '../../../src/bench/targets.js';
+
+const row = (target: string, over: Partial<TargetRow> = {}): TargetRow => ({
+  target,
+  rps: 1000,
+  errors: 0,
+  addedTtfeP50: 0.2,
+  addedTtfeP99: 0.8,
+  addedEventP99: 0.2,
+  peakRssMb: 100,
+  ...over,
+});
+
+const lineOf = (report: string, start: string): string => report.split('\n').find((l) => l.startsWith(`| ${start}`)) ?? '';
+
+describe('targetsSection', () => {
+  it('checks each acceptance item on the full-telemetry column and shows the other targets beside it', () => {
+    const results = new Map<string, TargetRow[]>([
+      [
+        'sse-c1',
+        [
+          row('direct'),
+          row(TARGET_NAMES.floor, { addedTtfeP50: 0.26, addedEventP99: 1.4 }),
+          row(TARGET_NAMES.off, { addedTtfeP50: 0.45 }),
+          row(TARGET_NAMES.full, { addedTtfeP50: 0.57, addedTtfeP99: 0.9, addedEventP99: 2.2, rps: 900 }),
+          row(TARGET_NAMES.nginx, { addedTtfeP50: 0.24 }),
+        ],
+      ],
+      ['json-c32', [row(TARGET_NAMES.off, { rps: 5000 }), row(TARGET_NAMES.full, { rps: 3000 }), row(TARGET_NAMES.nginx, { rps: 10000 }), row(TARGET_NAMES.floor, { rps: 5500 })]],
+      ['sse-c256', [row(TARGET_NAMES.off, { peakRssMb: 184 }), row(TARGET_NAMES.full, { peakRssMb: 149.6, errors: 2 })]],
+    ]);
+    const report = targetsSection(results);
+    expect(lineOf(report, 'added time to first event p50 (sse-c1)')).toBe('| added time to first event p50 (sse-c1) | 0.57 ms | 0.45 ms | 0.26 ms | 0.24 ms | ≤ 0.3 ms | **not met** |');
+    expect(lineOf(report, 'added time to first event p99 (sse-c1)')).toContain('| 0.90 ms |');
+    expect(lineOf(report, 'added time to first event p99 (sse-c1)')).toMatch(/\| met \|$/);
+    expect(lineOf(report, 'added per-event latency p99 (sse-c1)')).toMatch(/\| 2\.20 ms \| 0\.20 ms \| 1\.40 ms \| 0\.20 ms \| ≤ 0\.3 ms \| \*\*not met\*\* \|$/);
+    expect(lineOf(report, "requests/s, share of nginx's (json-c32)")).toBe("| requests/s, share of nginx's (json-c32) | 30 % | 50 % | 55 % | 100 % | ≥ 50 % | **not met** |");
+    // No nginx or floor in this scenario: their cells are dashes, not zeros.
+    expect(lineOf(report, 'peak RSS (sse-c256)')).toBe('| peak RSS (sse-c256) | 150 MB | 184 MB | – | – | ≤ 150 MB | met |');
+    expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toContain('| −10 % |');
+    expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toMatch(/\| met \|$/);
+    expect(lineOf(report, 'throughput, full telemetry against off (json-c32)')).toMatch(/\| −40 % \|.*\*\*not met\*\* \|$/);
+    expect(lineOf(report, 'errors')).toBe('| errors, every scenario and target | 2 | | | | 0 | **not met** |');
+  });
+
+  it('leaves out the scenarios that did not run, and is empty when none of them did', () => {
+    const report = targetsSection(new Map([['ws-c8', [row(TARGET_NAMES.off), row(TARGET_NAMES.full, { rps: 950 })]]]));
+    expect(report).not.toContain('sse-c1');
+    expect(lineOf(report, 'throughput, full telemetry against off (ws-c8)')).toContain('−5 %');
+    expect(targetsSection(new Map())).toBe('');
+  });
+
+  it('shows a dash, not a verdict, when a number cannot be computed (no nginx in the run)', () => {
+    const report = targetsSection(new Map([['json-c32', [row(TARGET_NAMES.off), row(TARGET_NAMES.full)]]]));
+    expect(lineOf(report, "requests/s, share of nginx's (json-c32)")).toBe("| requests/s, share of nginx's (json-c32) | – | – | – | – | ≥ 50 % | – |");
+  });
+});
