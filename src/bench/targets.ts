@@ -98,7 +98,7 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
     '',
     'The performance issue\'s acceptance list, for modeltap with full telemetry; the other columns show the same number for telemetry off, the Node floor and nginx.',
     '',
-    '| target | full telemetry | telemetry off | Node floor | nginx | goal | full telemetry |',
+    '| target | full telemetry | telemetry off | Node floor | nginx | goal | verdict (full telemetry) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...lines,
     '',
