@@ -81,6 +81,10 @@ export interface CompletedEvent extends FromFrame {
   readonly tokenUsage: TokenUsage | null;
   /** The model that answered, when the upstream said (a modeltap addition). */
   readonly model?: string;
+  /** The response's `status` (`completed`, `incomplete`, ...), when given (a modeltap addition). */
+  readonly status?: string;
+  /** The response's `service_tier`, when given (a modeltap addition). */
+  readonly serviceTier?: string;
 }
 export interface RateLimitsEvent extends FromFrame {
   readonly type: 'rate_limits';

@@ -124,7 +124,7 @@ export class ResponsesFrameMapper implements FrameMapper {
       this.#pendingError = undefined;
       return { type: 'completed', responseId: '', tokenUsage: null, ...r };
     }
-    const { id, usage, model } = response as { id?: unknown; usage?: unknown; model?: unknown };
+    const { id, usage, model, status, service_tier: tier } = response as { id?: unknown; usage?: unknown; model?: unknown; status?: unknown; service_tier?: unknown };
     if (typeof id !== 'string' && (idRequired || id !== undefined)) {
       this.#pendingError = streamError('failed to parse ResponseCompleted: missing field `id`', {
         source: 'upstream_event',
@@ -138,6 +138,8 @@ export class ResponsesFrameMapper implements FrameMapper {
       responseId: typeof id === 'string' ? id : '',
       tokenUsage: parseTokenUsage(usage),
       ...(typeof model === 'string' ? { model } : {}),
+      ...(typeof status === 'string' ? { status } : {}),
+      ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
       ...r,
     };
   }

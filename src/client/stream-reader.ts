@@ -172,13 +172,15 @@ function completedFromJson(body: Buffer): ResponseEvent | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { id, usage, model } = parsed as { id?: unknown; usage?: unknown; model?: unknown };
+  const { id, usage, model, status, service_tier: tier } = parsed as { id?: unknown; usage?: unknown; model?: unknown; status?: unknown; service_tier?: unknown };
   if (typeof id !== 'string' && usage === undefined) return undefined;
   return {
     type: 'completed',
     responseId: typeof id === 'string' ? id : '',
     tokenUsage: parseTokenUsage(usage),
     ...(typeof model === 'string' ? { model } : {}),
+    ...(typeof status === 'string' ? { status } : {}),
+    ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
   };
 }
 

@@ -82,6 +82,7 @@ export function responseObject(turn: SimTurn, status: 'in_progress' | 'completed
     model: turn.model,
     output: status === 'completed' ? [messageItem(turn, text, 'completed')] : [],
     parallel_tool_calls: false,
+    service_tier: 'default',
     tool_choice: 'auto',
     tools: [],
     store: false,

@@ -10,7 +10,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { ResponseEvent, TokenUsage } from '../../client/events.js';
+import type { CompletedEvent, ResponseEvent, TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
 import { AttributeSets } from './attribute-sets.js';
@@ -245,8 +245,8 @@ class OtelRequest implements RequestTelemetry {
   #events = 0;
   #usage: TokenUsage | null = null;
   #responseId: string | undefined;
-  #completedRaw: Uint8Array | undefined;
-  #responseModel: string | undefined;
+  /** The `completed` event of the current operation (its raw frame is re-read only to capture content). */
+  #completed: CompletedEvent | undefined;
   #text = '';
   #errorType: string | undefined;
   #ended = false;
@@ -359,8 +359,7 @@ class OtelRequest implements RequestTelemetry {
     this.#events = 0;
     this.#usage = null;
     this.#responseId = undefined;
-    this.#completedRaw = undefined;
-    this.#responseModel = undefined;
+    this.#completed = undefined;
     this.#text = '';
     this.#transport = 'websocket';
     this.#transportAttrs = TRANSPORT_ATTRS.websocket;
@@ -404,8 +403,7 @@ class OtelRequest implements RequestTelemetry {
       case 'completed':
         this.#usage = event.tokenUsage;
         if (event.responseId !== '') this.#responseId = event.responseId;
-        this.#completedRaw = event.raw;
-        this.#responseModel = event.model;
+        this.#completed = event;
         if (this.#s.detail !== 'none') op.span.addEvent('response.completed');
         break;
       default:
@@ -568,9 +566,9 @@ class OtelRequest implements RequestTelemetry {
 
   #endOperation(op: Operation, now: number, errorType: string | undefined): void {
     const span = op.span;
-    const responseModel = this.#responseModel;
+    const completed = this.#completed;
+    const responseModel = completed?.model;
     // The completed frame is parsed once more, at the end, only for what the event does not carry.
-    const response = this.#completedRaw === undefined || op.info.apiType !== 'responses' ? undefined : parseCompletedFrame(this.#completedRaw);
     const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
     const sets = this.#s.sets;
     const withTransport = op.streamAttrs['modeltap.transport'] === transport ? op.streamAttrs : sets.with(op.streamAttrs, 'modeltap.transport', transport);
@@ -581,14 +579,12 @@ class OtelRequest implements RequestTelemetry {
     else if (transport === 'websocket') span.setAttribute('modeltap.websocket.events', this.#events);
     if (responseModel !== undefined) span.setAttribute('gen_ai.response.model', responseModel);
     if (this.#responseId !== undefined) span.setAttribute('gen_ai.response.id', this.#responseId);
-    if (response !== undefined) {
-      const status = response['status'];
-      if (typeof status === 'string') span.setAttribute('gen_ai.response.finish_reasons', [status === 'completed' ? 'stop' : status]);
-      const tier = response['service_tier'];
-      if (typeof tier === 'string') span.setAttribute('openai.response.service_tier', tier);
-    }
+    // The mapper read these from the completed frame already: no second parse on the hot path.
+    if (completed?.status !== undefined) span.setAttribute('gen_ai.response.finish_reasons', [completed.status === 'completed' ? 'stop' : completed.status]);
+    if (completed?.serviceTier !== undefined) span.setAttribute('openai.response.service_tier', completed.serviceTier);
     if (this.#s.captureContent && errorType === undefined) {
-      const output = response !== undefined && op.info.apiType === 'responses' ? responsesOutput(response) : this.#text !== '' ? chatOutput(this.#text) : undefined;
+      const response = completed?.raw === undefined || op.info.apiType !== 'responses' ? undefined : parseCompletedFrame(completed.raw);
+      const output = response !== undefined ? responsesOutput(response) : this.#text !== '' ? chatOutput(this.#text) : undefined;
       if (output !== undefined) span.setAttribute('gen_ai.output.messages', JSON.stringify(output));
     }
     const usage = this.#usage;

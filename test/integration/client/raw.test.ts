@@ -60,13 +60,13 @@ describe('raw mode', () => {
   });
 
   it('yields a JSON body byte for byte, then its usage', async () => {
-    const body = Buffer.from(JSON.stringify({ id: 'resp_json', object: 'response', output: [], usage: { input_tokens: 4, output_tokens: 6, total_tokens: 10 } }));
+    const body = Buffer.from(JSON.stringify({ id: 'resp_json', object: 'response', status: 'completed', service_tier: 'default', output: [], usage: { input_tokens: 4, output_tokens: 6, total_tokens: 10 } }));
     upstream = await startFakeUpstream(chunked(body, 9, 'application/json'));
     const stream = clientFor(upstream).newSession().stream({ raw: { path: 'responses', body: { stream: false } } });
     expect((await stream.head()).transport).toBe('http_json');
     const { events } = await drain(stream);
     expect(bytesOf(events).equals(body)).toBe(true);
-    expect(events.at(-1)).toMatchObject({ type: 'completed', responseId: 'resp_json', tokenUsage: { inputTokens: 4, outputTokens: 6 } });
+    expect(events.at(-1)).toMatchObject({ type: 'completed', responseId: 'resp_json', tokenUsage: { inputTokens: 4, outputTokens: 6 }, status: 'completed', serviceTier: 'default' });
   });
 
   it('forwards a zstd-encoded body and the caller headers unchanged', async () => {

@@ -35,6 +35,12 @@ describe('Responses SSE (§6.1)', () => {
     expect(error).toMatchObject({ kind: 'stream', message: 'stream disconnected before completion: stream closed before response.completed' });
   });
 
+  it('the completed event carries the response status and service tier when the frame has them (a modeltap addition)', async () => {
+    const { events, error } = await run(frame({ type: 'response.completed', response: { id: 'resp1', status: 'incomplete', service_tier: 'flex' } }));
+    expect(error).toBeUndefined();
+    expect(semantic(events)).toEqual([{ type: 'completed', responseId: 'resp1', tokenUsage: null, status: 'incomplete', serviceTier: 'flex' }]);
+  });
+
   it('item 3: response.done with usage and no id completes with an empty id', async () => {
     const { events, error } = await run(frame({ type: 'response.done', response: { usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } } }));
     expect(error).toBeUndefined();

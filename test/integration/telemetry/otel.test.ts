@@ -109,6 +109,7 @@ describe('a streamed Responses call', () => {
       'gen_ai.usage.cache_read.input_tokens': 8,
       'gen_ai.usage.reasoning.output_tokens': 2,
       'gen_ai.response.finish_reasons': ['stop'],
+      'openai.response.service_tier': 'default',
       'server.address': '127.0.0.1',
       'server.port': simPort,
       'openai.api.type': 'responses',
@@ -183,6 +184,9 @@ describe('other calls', () => {
     await send(proxy, '/v1/responses', post({ model: 'gpt-5.1', input: 'hi' }));
     const { op } = tree(await waitForServerSpans(kit, 1));
     expect(op?.attributes).toMatchObject({ 'gen_ai.request.stream': false, 'modeltap.transport': 'http_json', 'gen_ai.usage.input_tokens': 42, 'gen_ai.usage.output_tokens': 4, 'gen_ai.response.model': 'gpt-5.1' });
+    // Read from the body the relay inspects anyway, as for a stream's completed frame.
+    expect(op?.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+    expect(op?.attributes['openai.response.service_tier']).toBe('default');
     const metrics = await kit.metrics();
     expect(metrics.has('gen_ai.client.operation.time_to_first_chunk')).toBe(false);
     expect(histogram(metrics, 'gen_ai.client.operation.duration', { 'modeltap.transport': 'http_json' }).count).toBe(1);
