@@ -87,7 +87,8 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
   for (const [scenario] of results) {
     const rows = byRole(scenario);
     const change = (((rows?.get('full')?.rps ?? Number.NaN) / (rows?.get('off')?.rps ?? Number.NaN)) - 1) * 100;
-    const cell = Number.isFinite(change) ? `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(0)} %` : '–';
+    // One decimal: a rounded "−15 %" beside "not met" would read as a contradiction.
+    const cell = Number.isFinite(change) ? `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %` : '–';
     lines.push(`| throughput, full telemetry against off (${scenario}) | ${cell} | | | | ≥ −15 % | ${verdict(change, -15, 'min')} |`);
   }
   if (lines.length === 0) return '';

@@ -38,16 +38,16 @@ describe('targetsSection', () => {
     expect(lineOf(report, "requests/s, share of nginx's (json-c32)")).toBe("| requests/s, share of nginx's (json-c32) | 30 % | 50 % | 55 % | 100 % | ≥ 50 % | **not met** |");
     // No nginx or floor in this scenario: their cells are dashes, not zeros.
     expect(lineOf(report, 'peak RSS (sse-c256)')).toBe('| peak RSS (sse-c256) | 150 MB | 184 MB | – | – | ≤ 150 MB | met |');
-    expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toContain('| −10 % |');
+    expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toContain('| −10.0 % |');
     expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toMatch(/\| met \|$/);
-    expect(lineOf(report, 'throughput, full telemetry against off (json-c32)')).toMatch(/\| −40 % \|.*\*\*not met\*\* \|$/);
+    expect(lineOf(report, 'throughput, full telemetry against off (json-c32)')).toMatch(/\| −40\.0 % \|.*\*\*not met\*\* \|$/);
     expect(lineOf(report, 'errors')).toBe('| errors, every scenario and target | 2 | | | | 0 | **not met** |');
   });
 
   it('leaves out the scenarios that did not run, and is empty when none of them did', () => {
     const report = targetsSection(new Map([['ws-c8', [row(TARGET_NAMES.off), row(TARGET_NAMES.full, { rps: 950 })]]]));
     expect(report).not.toContain('sse-c1');
-    expect(lineOf(report, 'throughput, full telemetry against off (ws-c8)')).toContain('−5 %');
+    expect(lineOf(report, 'throughput, full telemetry against off (ws-c8)')).toContain('| −5.0 % |');
     expect(targetsSection(new Map())).toBe('');
   });
 
