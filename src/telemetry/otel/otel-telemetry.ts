@@ -568,7 +568,6 @@ class OtelRequest implements RequestTelemetry {
     const span = op.span;
     const completed = this.#completed;
     const responseModel = completed?.model;
-    // The completed frame is parsed once more, at the end, only for what the event does not carry.
     const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
     const sets = this.#s.sets;
     const withTransport = op.streamAttrs['modeltap.transport'] === transport ? op.streamAttrs : sets.with(op.streamAttrs, 'modeltap.transport', transport);
