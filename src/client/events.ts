@@ -131,6 +131,29 @@ export type ResponseEvent =
   | RawEvent
   | ReconnectingEvent;
 
+/** The fields of a Responses `response` object (or a JSON response body) a `completed` event keeps. */
+export interface ResponseFields {
+  readonly id?: unknown;
+  readonly usage?: unknown;
+  readonly model?: unknown;
+  readonly status?: unknown;
+  readonly service_tier?: unknown;
+}
+
+/** The `completed` event of a response object: its id ('' when absent), usage, and what else it says. */
+export function completedEvent(response: ResponseFields, raw?: Uint8Array): CompletedEvent {
+  const { id, usage, model, status, service_tier: tier } = response;
+  return {
+    type: 'completed',
+    responseId: typeof id === 'string' ? id : '',
+    tokenUsage: parseTokenUsage(usage),
+    ...(typeof model === 'string' ? { model } : {}),
+    ...(typeof status === 'string' ? { status } : {}),
+    ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
+    ...(raw === undefined ? {} : { raw }),
+  };
+}
+
 /** Reads `usage` of a Responses `response` object (spec §1.4); null when absent or malformed. */
 export function parseTokenUsage(usage: unknown): TokenUsage | null {
   if (usage === null || typeof usage !== 'object') return null;

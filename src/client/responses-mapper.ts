@@ -1,6 +1,6 @@
 import type { SseEvent } from '../telemetry/hooks.js';
 import { classifyResponseFailed, MESSAGES, streamError, type ModelClientError } from './errors.js';
-import { parseTokenUsage, type ResponseEvent, type ResponseItem } from './events.js';
+import { completedEvent, type ResponseEvent, type ResponseFields, type ResponseItem } from './events.js';
 import type { FrameMapper } from './frame-mapper.js';
 
 interface ResponsesFrame {
@@ -124,7 +124,7 @@ export class ResponsesFrameMapper implements FrameMapper {
       this.#pendingError = undefined;
       return { type: 'completed', responseId: '', tokenUsage: null, ...r };
     }
-    const { id, usage, model, status, service_tier: tier } = response as { id?: unknown; usage?: unknown; model?: unknown; status?: unknown; service_tier?: unknown };
+    const id = (response as ResponseFields).id;
     if (typeof id !== 'string' && (idRequired || id !== undefined)) {
       this.#pendingError = streamError('failed to parse ResponseCompleted: missing field `id`', {
         source: 'upstream_event',
@@ -133,14 +133,6 @@ export class ResponsesFrameMapper implements FrameMapper {
     }
     this.completed = true;
     this.#pendingError = undefined;
-    return {
-      type: 'completed',
-      responseId: typeof id === 'string' ? id : '',
-      tokenUsage: parseTokenUsage(usage),
-      ...(typeof model === 'string' ? { model } : {}),
-      ...(typeof status === 'string' ? { status } : {}),
-      ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
-      ...r,
-    };
+    return completedEvent(response, r.raw);
   }
 }

@@ -1,6 +1,6 @@
 import { abortedError, type OpenResponse } from './http-transport.js';
 import { MESSAGES, ModelClientError, streamError } from './errors.js';
-import { parseTokenUsage, type ResponseEvent } from './events.js';
+import { completedEvent, type ResponseEvent, type ResponseFields } from './events.js';
 import type { FrameMapper } from './frame-mapper.js';
 import type { HookFanout } from './hook-fanout.js';
 import { SseFramer } from './sse.js';
@@ -172,16 +172,9 @@ function completedFromJson(body: Buffer): ResponseEvent | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { id, usage, model, status, service_tier: tier } = parsed as { id?: unknown; usage?: unknown; model?: unknown; status?: unknown; service_tier?: unknown };
-  if (typeof id !== 'string' && usage === undefined) return undefined;
-  return {
-    type: 'completed',
-    responseId: typeof id === 'string' ? id : '',
-    tokenUsage: parseTokenUsage(usage),
-    ...(typeof model === 'string' ? { model } : {}),
-    ...(typeof status === 'string' ? { status } : {}),
-    ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
-  };
+  const response = parsed as ResponseFields;
+  if (typeof response.id !== 'string' && response.usage === undefined) return undefined;
+  return completedEvent(response);
 }
 
 /** Where a relay sends a stream: the upstream bytes as they arrive, and the parsed events beside them. */
