@@ -85,6 +85,12 @@ export interface CompletedEvent extends FromFrame {
   readonly status?: string;
   /** The response's `service_tier`, when given (a modeltap addition). */
   readonly serviceTier?: string;
+  /**
+   * The whole parsed body, when the event was read from a non-streamed JSON response (a modeltap
+   * addition): such a body has no completed frame in `raw` (its bytes went out as `raw` events), so
+   * this is what a consumer reads the output from, without parsing the body a second time.
+   */
+  readonly body?: Readonly<Record<string, unknown>>;
 }
 export interface RateLimitsEvent extends FromFrame {
   readonly type: 'rate_limits';
@@ -140,8 +146,11 @@ export interface ResponseFields {
   readonly service_tier?: unknown;
 }
 
-/** The `completed` event of a response object: its id ('' when absent), usage, and what else it says. */
-export function completedEvent(response: ResponseFields, raw?: Uint8Array): CompletedEvent {
+/**
+ * The `completed` event of a response object: its id ('' when absent), usage, and what else it says.
+ * `from` holds the frame it was read from (`raw`, when there is one), or the non-streamed body it is (`body`).
+ */
+export function completedEvent(response: ResponseFields, from: { readonly raw?: Uint8Array } | { readonly body: Readonly<Record<string, unknown>> }): CompletedEvent {
   const { id, usage, model, status, service_tier: tier } = response;
   return {
     type: 'completed',
@@ -150,7 +159,7 @@ export function completedEvent(response: ResponseFields, raw?: Uint8Array): Comp
     ...(typeof model === 'string' ? { model } : {}),
     ...(typeof status === 'string' ? { status } : {}),
     ...(typeof tier === 'string' ? { serviceTier: tier } : {}),
-    ...(raw === undefined ? {} : { raw }),
+    ...from,
   };
 }
 

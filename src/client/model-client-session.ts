@@ -29,6 +29,11 @@ export interface StreamOptions {
   readonly signal?: AbortSignal;
   /** Hooks for this call only, called after the client's own. */
   readonly telemetry?: TelemetryHooks;
+  /**
+   * A raw request's `pump()` maps only the frames a relay's telemetry needs (created, output items
+   * done, completed, usage); true maps every one, text deltas included (content capture). Default false.
+   */
+  readonly allEvents?: boolean;
 }
 
 /** Options of `ModelClient.newSession()`. */
@@ -79,7 +84,7 @@ export class ModelClientSession {
    */
   stream(request: StreamRequest, options: StreamOptions = {}): ResponseStream {
     const hooks = this.#ctx.hooks.with(options.telemetry);
-    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal));
+    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal, options.allEvents === true));
     return this.#streamPrompt(request, hooks, options.signal);
   }
 
@@ -99,7 +104,7 @@ export class ModelClientSession {
     return response;
   }
 
-  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined): Promise<OpenedStream> {
+  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined, allEvents: boolean): Promise<OpenedStream> {
     const method = (raw.method ?? 'POST').toUpperCase();
     const url = buildUrl(this.#ctx.provider, raw.path, raw.query ?? '');
     const callerHeaders: Record<string, string | string[]> = {};
@@ -127,14 +132,15 @@ export class ModelClientSession {
       signal,
     );
     const chat = /(^|\/)chat\/completions\/?$/.test(raw.path);
-    return this.#read(response, chat ? 'chat' : 'responses', { raw: true, hooks, signal });
+    return this.#read(response, chat ? 'chat' : 'responses', { raw: true, hooks, signal, light: !allEvents });
   }
 
   #read(
     response: OpenResponse,
     wire: 'responses' | 'chat',
-    options: { raw: boolean; hooks: HookFanout; signal: AbortSignal | undefined },
+    options: { raw: boolean; hooks: HookFanout; signal: AbortSignal | undefined; light?: boolean },
   ): OpenedStream {
+    const light = options.light ?? true;
     const readOptions = { hooks: options.hooks, stopAtCompletion: !options.raw, signal: options.signal };
     const close = (): void => {
       response.body.destroy();
@@ -148,11 +154,11 @@ export class ModelClientSession {
     const head: ResponseHead = { status: response.status, headers: response.headers, transport: 'http_sse' };
     if (wire === 'chat') {
       const events = readSse(response, new ChatFrameMapper(), readOptions);
-      const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ChatFrameMapper({ light: true }), readOptions, [], sink);
+      const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ChatFrameMapper({ light }), readOptions, [], sink);
       return { head, events: options.raw || this.#ctx.showRawAgentReasoning ? events : aggregateChatEvents(events), close, ...(options.raw ? { pump } : {}) };
     }
     const events = readSse(response, new ResponsesFrameMapper(), readOptions, headerEvents(response));
-    const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ResponsesFrameMapper({ light: true }), readOptions, headerEvents(response), sink);
+    const pump = (sink: ResponseSink): Promise<void> => pumpSse(response, new ResponsesFrameMapper({ light }), readOptions, headerEvents(response), sink);
     return { head, events, close, ...(options.raw ? { pump } : {}) };
   }
 

@@ -133,6 +133,6 @@ export class ResponsesFrameMapper implements FrameMapper {
     }
     this.completed = true;
     this.#pendingError = undefined;
-    return completedEvent(response, r.raw);
+    return completedEvent(response, r);
   }
 }

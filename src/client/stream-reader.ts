@@ -172,9 +172,9 @@ function completedFromJson(body: Buffer): ResponseEvent | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const response = parsed as ResponseFields;
+  const response = parsed as ResponseFields & Record<string, unknown>;
   if (typeof response.id !== 'string' && response.usage === undefined) return undefined;
-  return completedEvent(response);
+  return completedEvent(response, { body: response });
 }
 
 /** Where a relay sends a stream: the upstream bytes as they arrive, and the parsed events beside them. */

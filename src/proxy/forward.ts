@@ -145,7 +145,7 @@ async function forwardTracked(
         ...(body === undefined ? {} : { body }),
       },
     },
-    { signal, telemetry: rt.hooks },
+    { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true },
   );
   const sentAt = performance.now();
   let head;

@@ -26,11 +26,12 @@ export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemet
           return merged;
         };
       }
-      const all = <K extends keyof Omit<RequestTelemetry, 'hooks'>>(key: K) => (...args: Parameters<RequestTelemetry[K]>) => {
+      const all = <K extends keyof Omit<RequestTelemetry, 'hooks' | 'allEvents'>>(key: K) => (...args: Parameters<RequestTelemetry[K]>) => {
         for (const r of requests) (r[key] as (...a: unknown[]) => void)(...args);
       };
       return {
         hooks,
+        allEvents: requests.some((r) => r.allEvents === true),
         startOperation: all('startOperation'),
         onHead: all('onHead'),
         // Called per relayed chunk: plain loops, no argument arrays.

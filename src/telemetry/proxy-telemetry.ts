@@ -53,6 +53,8 @@ export interface RequestOutcome {
 export interface RequestTelemetry {
   /** Hooks for the core calls made for this request. */
   readonly hooks: TelemetryHooks;
+  /** True when `onEvent` must see every event, text deltas included (content capture); default false. */
+  readonly allEvents?: boolean;
   /** A model route: starts the GenAI operation. */
   startOperation(info: OperationInfo): void;
   /** The head went to the caller: modeltap's overhead and the upstream's time to head, in ms. */

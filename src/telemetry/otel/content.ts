@@ -73,3 +73,23 @@ export function responsesOutput(response: Obj): Message[] {
 export function chatOutput(text: string): Message[] {
   return [{ role: 'assistant', parts: [{ type: 'text', content: text }], finish_reason: 'stop' }];
 }
+
+/** The output messages of a non-streamed Chat Completions body: one per choice, tool calls as parts. */
+export function chatCompletionOutput(body: Obj): Message[] {
+  const choices = body['choices'];
+  if (!Array.isArray(choices)) return [];
+  return choices.filter(isObj).flatMap((choice) => {
+    const message = choice['message'];
+    if (!isObj(message)) return [];
+    const calls = Array.isArray(message['tool_calls']) ? message['tool_calls'].filter(isObj) : [];
+    const parts = [
+      ...textParts(message['content']),
+      ...calls.map((call): Part => {
+        const fn = isObj(call['function']) ? call['function'] : {};
+        return { type: 'tool_call', id: call['id'], name: fn['name'], arguments: fn['arguments'] };
+      }),
+    ];
+    const finish = choice['finish_reason'];
+    return [{ role: String(message['role'] ?? 'assistant'), parts, ...(typeof finish === 'string' ? { finish_reason: finish } : {}) }];
+  });
+}

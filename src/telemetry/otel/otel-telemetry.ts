@@ -14,7 +14,7 @@ import type { CompletedEvent, ResponseEvent, TokenUsage } from '../../client/eve
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
 import { AttributeSets } from './attribute-sets.js';
-import { chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
+import { chatCompletionOutput, chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
 import type { FastMetrics } from './fast-metrics.js';
 import { createInstruments, type Instruments } from './instruments.js';
 
@@ -227,6 +227,7 @@ interface Operation {
 
 class OtelRequest implements RequestTelemetry {
   readonly hooks: TelemetryHooks;
+  readonly allEvents: boolean;
   readonly #s: Shared;
   readonly #info: ServerRequestInfo;
   readonly #serverSpan: Span;
@@ -245,7 +246,7 @@ class OtelRequest implements RequestTelemetry {
   #events = 0;
   #usage: TokenUsage | null = null;
   #responseId: string | undefined;
-  /** The `completed` event of the current operation (its raw frame is re-read only to capture content). */
+  /** The `completed` event of the current operation (its raw frame or body is read again only to capture content). */
   #completed: CompletedEvent | undefined;
   #text = '';
   #errorType: string | undefined;
@@ -254,6 +255,8 @@ class OtelRequest implements RequestTelemetry {
   constructor(shared: Shared, info: ServerRequestInfo) {
     this.#s = shared;
     this.#info = info;
+    // Captured content includes a streamed Chat answer, which only the text deltas carry.
+    this.allEvents = shared.captureContent;
     const parent = propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
     const name = info.route === undefined ? info.method : `${info.method} ${info.route}`;
     this.#serverSpan = shared.tracer.startSpan(
@@ -564,6 +567,14 @@ class OtelRequest implements RequestTelemetry {
     }
   }
 
+  /** What the model answered, for content capture: from the JSON body, the completed frame, or the streamed Chat text. */
+  #outputMessages(completed: CompletedEvent | undefined, apiType: 'responses' | 'chat_completions'): unknown[] | undefined {
+    if (completed?.body !== undefined) return apiType === 'responses' ? responsesOutput(completed.body) : chatCompletionOutput(completed.body);
+    const response = completed?.raw === undefined || apiType !== 'responses' ? undefined : parseCompletedFrame(completed.raw);
+    if (response !== undefined) return responsesOutput(response);
+    return this.#text !== '' ? chatOutput(this.#text) : undefined;
+  }
+
   #endOperation(op: Operation, now: number, errorType: string | undefined): void {
     const span = op.span;
     const completed = this.#completed;
@@ -582,8 +593,7 @@ class OtelRequest implements RequestTelemetry {
     if (completed?.status !== undefined) span.setAttribute('gen_ai.response.finish_reasons', [completed.status === 'completed' ? 'stop' : completed.status]);
     if (completed?.serviceTier !== undefined) span.setAttribute('openai.response.service_tier', completed.serviceTier);
     if (this.#s.captureContent && errorType === undefined) {
-      const response = completed?.raw === undefined || op.info.apiType !== 'responses' ? undefined : parseCompletedFrame(completed.raw);
-      const output = response !== undefined ? responsesOutput(response) : this.#text !== '' ? chatOutput(this.#text) : undefined;
+      const output = this.#outputMessages(completed, op.info.apiType);
       if (output !== undefined) span.setAttribute('gen_ai.output.messages', JSON.stringify(output));
     }
     const usage = this.#usage;

@@ -67,6 +67,23 @@ describe('raw mode', () => {
     const { events } = await drain(stream);
     expect(bytesOf(events).equals(body)).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'completed', responseId: 'resp_json', tokenUsage: { inputTokens: 4, outputTokens: 6 }, status: 'completed', serviceTier: 'default' });
+    // No completed frame to re-read: the parsed body rides along instead (its bytes went out as raw events).
+    expect((events.at(-1) as { body?: unknown }).body).toEqual(JSON.parse(body.toString()));
+  });
+
+  it.each([
+    // By default only the chunks that finish a choice or carry usage are parsed (what relay telemetry needs).
+    [false, ['completed']],
+    [true, ['output_item_added', 'reasoning_content_delta', 'output_item_done', 'output_item_done', 'completed']],
+  ])('pipeTo relays a Chat stream byte for byte; allEvents %s decides which events are mapped beside it', async (allEvents, types) => {
+    const body = fixture('chat-tool-call.sse');
+    upstream = await startFakeUpstream(chunked(body, 7, 'text/event-stream'));
+    const written: Buffer[] = [];
+    const seen: string[] = [];
+    const sink = { write: (chunk: Buffer) => written.push(Buffer.from(chunk)) > 0, drain: async () => undefined, event: (e: ResponseEvent) => void seen.push(e.type) };
+    await clientFor(upstream).newSession().stream({ raw: { path: 'chat/completions', body: { stream: true } } }, { allEvents }).pipeTo(sink);
+    expect(Buffer.concat(written).equals(body)).toBe(true);
+    expect(seen.filter((t) => t !== 'rate_limits' && t !== 'models_etag')).toEqual(types);
   });
 
   it('forwards a zstd-encoded body and the caller headers unchanged', async () => {

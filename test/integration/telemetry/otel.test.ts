@@ -8,6 +8,7 @@ import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthFileCredentials } from '../../../src/index.js';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import { simText } from '../../../src/sim/sim-payloads.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { DURATION_BUCKETS, FINE_BUCKETS, HTTP_BUCKETS, TOKEN_BUCKETS } from '../../../src/telemetry/otel/instruments.js';
 import type { TraceDetail } from '../../../src/telemetry/otel/otel-telemetry.js';
@@ -190,6 +191,23 @@ describe('other calls', () => {
     const metrics = await kit.metrics();
     expect(metrics.has('gen_ai.client.operation.time_to_first_chunk')).toBe(false);
     expect(histogram(metrics, 'gen_ai.client.operation.duration', { 'modeltap.transport': 'http_json' }).count).toBe(1);
+  });
+
+  it('with content capture on, every call shape records what the model answered', async () => {
+    const { kit, proxy } = await setup({ captureContent: true });
+    const answer = [{ role: 'assistant', parts: [{ type: 'text', content: simText(4) }], finish_reason: 'stop' }];
+    await send(proxy, '/v1/responses', post({ model: 'r-sse', input: 'hi', stream: true }));
+    await send(proxy, '/v1/responses', post({ model: 'r-json', input: 'hi' }));
+    await send(proxy, '/v1/chat/completions', post({ model: 'c-sse', messages: [{ role: 'user', content: 'hi' }], stream: true }));
+    await send(proxy, '/v1/chat/completions', post({ model: 'c-json', messages: [{ role: 'user', content: 'hi' }] }));
+    const spans = await waitForServerSpans(kit, 4);
+    const output = (model: string): unknown => {
+      const text = spans.find((s) => s.name === `chat ${model}`)?.attributes['gen_ai.output.messages'];
+      return typeof text === 'string' ? JSON.parse(text) : text;
+    };
+    // A non-streamed body has no completed frame: the output comes from the body the relay inspected.
+    for (const model of ['r-sse', 'r-json', 'c-sse', 'c-json']) expect([model, output(model)]).toEqual([model, answer]);
+    expect(JSON.parse(String(spans.find((s) => s.name === 'chat c-json')?.attributes['gen_ai.input.messages']))).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }]);
   });
 
   it('model names are bounded as metric label values (at most 256, then _OTHER); spans keep them as sent', async () => {
