@@ -1,52 +1,94 @@
+import type { ResponseEvent } from '../client/events.js';
 import type { TelemetryHooks } from './hooks.js';
-import type { ProxyTelemetry, RequestTelemetry } from './proxy-telemetry.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry } from './proxy-telemetry.js';
+
+const HOOK_KEYS = ['onAttemptStart', 'onRequest', 'onSsePoll', 'onWsRequest', 'onWsEvent', 'onWsFallback', 'onAuthRecovery'] as const;
 
 /** Several telemetry implementations as one: every call reaches each, hooks included. */
 export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemetry {
   if (parts.length === 1) return parts[0] as ProxyTelemetry;
-  return {
-    startRequest: (info) => {
-      const requests = parts.map((p) => p.startRequest(info));
-      const hooks: TelemetryHooks = {};
-      const keys = ['onAttemptStart', 'onRequest', 'onSsePoll', 'onWsRequest', 'onWsEvent', 'onWsFallback', 'onAuthRecovery'] as const;
-      for (const key of keys) {
-        const fns = requests.map((r) => r.hooks[key]).filter((f): f is NonNullable<typeof f> => f !== undefined);
-        if (fns.length === 0) continue;
-        // Hooks run per SSE frame: with one implementation (the usual case), call it directly.
-        if (fns.length === 1) {
-          (hooks as Record<string, unknown>)[key] = fns[0];
-          continue;
-        }
-        (hooks as Record<string, unknown>)[key] = (...args: unknown[]) => {
-          let merged: Record<string, string> | undefined;
-          for (const fn of fns) {
-            const out = (fn as (...a: unknown[]) => unknown)(...args);
-            if (out !== undefined && typeof out === 'object') merged = { ...merged, ...(out as Record<string, string>) };
-          }
-          return merged;
-        };
-      }
-      const all = <K extends keyof Omit<RequestTelemetry, 'hooks' | 'allEvents'>>(key: K) => (...args: Parameters<RequestTelemetry[K]>) => {
-        for (const r of requests) (r[key] as (...a: unknown[]) => void)(...args);
-      };
-      return {
-        hooks,
-        allEvents: requests.some((r) => r.allEvents === true),
-        startOperation: all('startOperation'),
-        onHead: all('onHead'),
-        // Called per relayed chunk: plain loops, no argument arrays.
-        onEvent: (event) => {
-          for (const r of requests) r.onEvent(event);
-        },
-        onWrite: (readAt) => {
-          for (const r of requests) r.onWrite(readAt);
-        },
-        onError: all('onError'),
-        startTurn: all('startTurn'),
-        endTurn: all('endTurn'),
-        onFallback: all('onFallback'),
-        end: all('end'),
-      };
-    },
-  };
+  return { startRequest: (info) => new ComposedRequest(parts.map((p) => p.startRequest(info))) };
+}
+
+/**
+ * One request's telemetry, fanned out. A class, not an object of closures: it is built for every
+ * request, and methods on the prototype cost nothing per request.
+ */
+class ComposedRequest implements RequestTelemetry {
+  readonly hooks: TelemetryHooks;
+  readonly allEvents: boolean;
+  readonly #parts: readonly RequestTelemetry[];
+
+  constructor(parts: readonly RequestTelemetry[]) {
+    this.#parts = parts;
+    this.hooks = composeHooks(parts);
+    this.allEvents = parts.some((r) => r.allEvents === true);
+  }
+
+  startOperation(info: OperationInfo): void {
+    for (const r of this.#parts) r.startOperation(info);
+  }
+
+  onHead(statusCode: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number, upstreamMs: number): void {
+    for (const r of this.#parts) r.onHead(statusCode, transport, overheadMs, upstreamMs);
+  }
+
+  onEvent(event: ResponseEvent): void {
+    for (const r of this.#parts) r.onEvent(event);
+  }
+
+  onWrite(readAt: number): void {
+    for (const r of this.#parts) r.onWrite(readAt);
+  }
+
+  onError(errorType: string): void {
+    for (const r of this.#parts) r.onError(errorType);
+  }
+
+  startTurn(info: OperationInfo): void {
+    for (const r of this.#parts) r.startTurn(info);
+  }
+
+  endTurn(errorType?: string): void {
+    for (const r of this.#parts) r.endTurn(errorType);
+  }
+
+  onFallback(reason: string): void {
+    for (const r of this.#parts) r.onFallback(reason);
+  }
+
+  end(outcome: RequestOutcome): void {
+    for (const r of this.#parts) r.end(outcome);
+  }
+}
+
+/** The parts' hooks as one set: a hook only one part has is passed as it is (hooks run per SSE frame). */
+function composeHooks(parts: readonly RequestTelemetry[]): TelemetryHooks {
+  let withHooks: RequestTelemetry | undefined;
+  let count = 0;
+  for (const r of parts) {
+    if (HOOK_KEYS.some((key) => r.hooks[key] !== undefined)) {
+      withHooks = r;
+      count++;
+    }
+  }
+  if (count <= 1) return withHooks?.hooks ?? {};
+  const hooks: Record<string, unknown> = {};
+  for (const key of HOOK_KEYS) {
+    const fns = parts.map((r) => r.hooks[key] as ((...args: unknown[]) => unknown) | undefined).filter((f) => f !== undefined);
+    if (fns.length === 0) continue;
+    hooks[key] =
+      fns.length === 1
+        ? fns[0]
+        : (...args: unknown[]) => {
+            // A hook may return headers to add to the attempt (trace context): every part's are kept.
+            let merged: Record<string, string> | undefined;
+            for (const fn of fns) {
+              const out = fn(...args);
+              if (out !== undefined && typeof out === 'object') merged = { ...merged, ...(out as Record<string, string>) };
+            }
+            return merged;
+          };
+  }
+  return hooks as TelemetryHooks;
 }

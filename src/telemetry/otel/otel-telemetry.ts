@@ -225,8 +225,8 @@ interface Operation {
   readonly streamAttrs: Attributes;
 }
 
-class OtelRequest implements RequestTelemetry {
-  readonly hooks: TelemetryHooks;
+class OtelRequest implements RequestTelemetry, TelemetryHooks {
+  readonly hooks: TelemetryHooks = this;
   readonly allEvents: boolean;
   readonly #s: Shared;
   readonly #info: ServerRequestInfo;
@@ -282,26 +282,27 @@ class OtelRequest implements RequestTelemetry {
       ...(info.route === undefined ? {} : { 'http.route': info.route }),
     }));
     shared.m.httpServerActive.add(1, this.#activeAttrs);
-    this.hooks = {
-      onAttemptStart: (attempt, request) => this.#attemptStart(attempt, request),
-      onRequest: (attempt, status, error, ms) => this.#attemptEnd(attempt, status, error, ms),
-      onAuthRecovery: (step, outcome) => this.#authRecovery(step, outcome),
-      onSsePoll: (poll, ms) => this.#ssePoll(poll, ms),
-      onWsRequest: (ms, error) => {
-        const attrs = error === null ? WS_OK : WS_FAILED;
-        this.#s.m.wsRequest.add(1, attrs);
-        this.#s.m.wsRequestDuration.record(ms / 1000, attrs);
-      },
-      onWsEvent: (poll, ms) => {
-        const k = wsKind(poll);
-        if (k === undefined) return;
-        const attrs = kindSuccess(k.kind, k.success);
-        this.#s.m.wsEvent.add(1, attrs);
-        this.#s.m.wsEventDuration.record(ms / 1000, attrs);
-        if (poll.kind === 'message' && poll.message.type === 'text') this.#chunk(ms);
-      },
-      onWsFallback: (reason) => this.onFallback(reason),
-    };
+  }
+
+  // The core's hooks are methods of this object (`hooks` is `this`): no closures per request.
+
+  onWsRequest(ms: number, error: { readonly kind: string; readonly message: string } | null): void {
+    const attrs = error === null ? WS_OK : WS_FAILED;
+    this.#s.m.wsRequest.add(1, attrs);
+    this.#s.m.wsRequestDuration.record(ms / 1000, attrs);
+  }
+
+  onWsEvent(poll: WsPoll, ms: number): void {
+    const k = wsKind(poll);
+    if (k === undefined) return;
+    const attrs = kindSuccess(k.kind, k.success);
+    this.#s.m.wsEvent.add(1, attrs);
+    this.#s.m.wsEventDuration.record(ms / 1000, attrs);
+    if (poll.kind === 'message' && poll.message.type === 'text') this.#chunk(ms);
+  }
+
+  onWsFallback(reason: string): void {
+    this.onFallback(reason);
   }
 
   startOperation(info: OperationInfo): void {
@@ -461,7 +462,7 @@ class OtelRequest implements RequestTelemetry {
     span.end(performance.timeOrigin + now);
   }
 
-  #attemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> {
+  onAttemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> {
     const now = performance.now();
     this.#firstSendAt ??= now;
     if (this.#retryReason !== undefined) {
@@ -490,7 +491,7 @@ class OtelRequest implements RequestTelemetry {
     return headers;
   }
 
-  #attemptEnd(attempt: number, status: number | null, error: TransportError | null, ms: number): void {
+  onRequest(attempt: number, status: number | null, error: TransportError | null, ms: number): void {
     const success = status !== null && status >= 200 && status <= 299 && error === null;
     const errorType = error === null ? undefined : transportErrorType(error);
     const span = this.#attemptSpan;
@@ -519,13 +520,13 @@ class OtelRequest implements RequestTelemetry {
     }
   }
 
-  #authRecovery(step: number, outcome: 'success' | 'failure'): void {
+  onAuthRecovery(step: number, outcome: 'success' | 'failure'): void {
     this.#s.m.authRecoveries.add(1, { step: String(step), outcome });
     if (this.#s.detail !== 'none') this.#op?.span.addEvent('auth.recovery', { step, outcome });
     if (outcome === 'success') this.#retryReason = 'unauthorized';
   }
 
-  #ssePoll(poll: SsePoll, ms: number): void {
+  onSsePoll(poll: SsePoll, ms: number): void {
     const attrs = classifySse(poll);
     if (attrs === undefined) return;
     const m = this.#s.m;
