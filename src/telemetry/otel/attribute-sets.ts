@@ -1,4 +1,4 @@
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 
 /** Distinct sets kept per table; beyond it, fresh objects are built (correct, only slower). */
 const MAX_SETS = 4096;
@@ -11,7 +11,8 @@ const MAX_SETS = 4096;
  */
 export class AttributeSets {
   readonly #byKey = new Map<string, Attributes>();
-  readonly #derived = new WeakMap<Attributes, Map<string, Attributes>>();
+  /** Derived sets by base, then name, then value: no key string is built or hashed per call. */
+  readonly #derived = new WeakMap<Attributes, Map<string, Map<string | number | boolean, Attributes>>>();
 
   /** The shared set for `key`, built by `build` the first time. */
   get(key: string, build: () => Attributes): Attributes {
@@ -24,17 +25,21 @@ export class AttributeSets {
   }
 
   /** The shared set `base` plus `name` = `value` (which replaces a `name` already in `base`). */
-  with(base: Attributes, name: string, value: AttributeValue): Attributes {
-    let table = this.#derived.get(base);
-    if (table === undefined) {
-      table = new Map();
-      this.#derived.set(base, table);
+  with(base: Attributes, name: string, value: string | number | boolean): Attributes {
+    let byName = this.#derived.get(base);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#derived.set(base, byName);
     }
-    const key = `${name}\u0000${String(value)}`;
-    let attrs = table.get(key);
+    let byValue = byName.get(name);
+    if (byValue === undefined) {
+      byValue = new Map();
+      byName.set(name, byValue);
+    }
+    let attrs = byValue.get(value);
     if (attrs === undefined) {
       attrs = { ...base, [name]: value };
-      if (table.size < MAX_SETS) table.set(key, attrs);
+      if (byValue.size < MAX_SETS) byValue.set(value, attrs);
     }
     return attrs;
   }
