@@ -25,6 +25,10 @@ describe('npm run bench:overhead', () => {
       const cells = row.split(' | ');
       expect(Number(cells[1]), row).toBeGreaterThan(0); // req/s
       expect(cells[2], row).toBe('0'); // errors
+      // CPU per 1,000 requests, all threads / threads other than the main one (none for direct).
+      const cpu = /^(\d+) \/ (\d+)$/.exec(cells[7] ?? '');
+      if (cells[0] === '| direct') expect(cells[7]).toBe('– / –');
+      else expect(Number(cpu?.[2]), row).toBeLessThanOrEqual(Number(cpu?.[1]));
     }
     expect(rows.length).toBe(names.length * scenarios.length);
     // The acceptance check comes first, from the same run: the scenarios that ran, and only those.
