@@ -75,7 +75,11 @@ function composeHooks(parts: readonly RequestTelemetry[]): TelemetryHooks {
   if (count <= 1) return withHooks?.hooks ?? {};
   const hooks: Record<string, unknown> = {};
   for (const key of HOOK_KEYS) {
-    const fns = parts.map((r) => r.hooks[key] as ((...args: unknown[]) => unknown) | undefined).filter((f) => f !== undefined);
+    // Bound to their hooks object: a hook may be a method (an OTel request is its own hooks object).
+    const fns = parts.flatMap((r) => {
+      const fn = r.hooks[key] as ((...args: unknown[]) => unknown) | undefined;
+      return fn === undefined ? [] : [fn.bind(r.hooks)];
+    });
     if (fns.length === 0) continue;
     hooks[key] =
       fns.length === 1

@@ -59,8 +59,25 @@ describe('composeTelemetry', () => {
     const b: TelemetryHooks = { onAttemptStart: () => ({ 'x-extra': '1' }) };
     const rt = composeTelemetry([recording('a', [], a), recording('b', [], b)]).startRequest(info);
     expect(rt.hooks.onAttemptStart?.(0, { method: 'POST', url: 'http://127.0.0.1:1/v1/responses' })).toEqual({ traceparent: 'tp', 'x-extra': '1' });
-    expect(rt.hooks.onSsePoll).toBe(a.onSsePoll);
     expect(rt.hooks.onWsEvent).toBeUndefined();
+  });
+
+  it('hooks that are methods keep their object when several parts have hooks', () => {
+    class MethodHooks implements TelemetryHooks {
+      readonly seen: string[] = [];
+      onSsePoll(): void {
+        this.seen.push('poll');
+      }
+      onAttemptStart(): Record<string, string> {
+        this.seen.push('attempt');
+        return { traceparent: 'tp' };
+      }
+    }
+    const methods = new MethodHooks();
+    const rt = composeTelemetry([recording('a', [], methods), recording('b', [], { onAttemptStart: () => ({ 'x-extra': '1' }) })]).startRequest(info);
+    rt.hooks.onSsePoll?.({ kind: 'end' }, 0);
+    expect(rt.hooks.onAttemptStart?.(0, { method: 'POST', url: 'http://127.0.0.1:1/v1/responses' })).toEqual({ traceparent: 'tp', 'x-extra': '1' });
+    expect(methods.seen).toEqual(['poll', 'attempt']);
   });
 
   it('asks for every event when any part does', () => {
