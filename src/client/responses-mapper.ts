@@ -122,7 +122,7 @@ export class ResponsesFrameMapper implements FrameMapper {
       // `response.done` without a response object still completes (§6.1 item 4).
       this.completed = true;
       this.#pendingError = undefined;
-      return { type: 'completed', responseId: '', tokenUsage: null, ...r };
+      return completedEvent({}, r);
     }
     const id = (response as ResponseFields).id;
     if (typeof id !== 'string' && (idRequired || id !== undefined)) {
