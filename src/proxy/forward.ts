@@ -172,7 +172,9 @@ async function forwardTracked(
   const upstreamMs = headAt - sentAt;
   const overheadMs = sentAt - target.arrival + (performance.now() - headAt);
   res.writeHead(head.status, relayHeaders(head.headers, serverTiming(overheadMs, upstreamMs)));
-  res.flushHeaders();
+  // A stream's head goes out at once (the caller may show progress on it); a JSON head waits for
+  // the body's first bytes, which follow at once, so both leave in one write instead of two.
+  if (head.transport !== 'http_json') res.flushHeaders();
   rt.onHead(head.status, head.transport, overheadMs, upstreamMs);
   await relay(stream, res, target.route, head.transport === 'http_sse', signal, rt);
 }

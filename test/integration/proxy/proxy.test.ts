@@ -1,5 +1,7 @@
 // The proxy in-process against the real simulator: relay, headers, errors and faults.
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
@@ -120,6 +122,45 @@ describe('relay', () => {
     await new Promise((r) => res.on('end', r));
     expect(sim.log[before]?.framesSent).toBe(200_008);
     expect(bytes).toBeGreaterThan(200_000 * 150);
+  });
+});
+
+describe('when the head goes out', () => {
+  /** The first bytes a raw socket receives from the proxy, and when, for a request whose upstream sends its head 150 ms before its body. */
+  async function firstRead(contentType: string): Promise<{ text: string; ms: number }> {
+    const upstream = await startFakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': contentType });
+      res.flushHeaders();
+      setTimeout(() => res.end(contentType === 'application/json' ? '{"id":"resp_1","object":"response","output":[]}' : completedFrame), 150);
+    });
+    const slow = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    try {
+      const { port } = new URL(slow.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      const body = JSON.stringify({ model: 'm', input: 'hi', stream: contentType !== 'application/json' });
+      const started = performance.now();
+      socket.write(`POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      const ms = performance.now() - started;
+      socket.destroy();
+      return { text: chunk.toString(), ms };
+    } finally {
+      await slow.shutdown(0);
+      await upstream.close();
+    }
+  }
+  const completedFrame = 'event: response.completed\ndata: {"type":"response.completed","response":{"id":"resp_1"}}\n\n';
+
+  it('a JSON head leaves with the first bytes of its body, in one write', async () => {
+    const { text, ms } = await firstRead('application/json');
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n(?:[0-9a-f]+\r\n)?\{"id":"resp_1"/);
+    expect(ms).toBeGreaterThanOrEqual(140);
+  });
+
+  it('a stream head leaves as soon as the upstream sends it, before any event', async () => {
+    const { text, ms } = await firstRead('text/event-stream');
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
+    expect(ms).toBeLessThan(140);
   });
 });
 
