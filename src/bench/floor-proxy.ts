@@ -24,7 +24,8 @@ async function relay(upstream: string, agent: Dispatcher, req: IncomingMessage, 
     signal: controller.signal,
   });
   res.writeHead(up.statusCode, strip(up.headers));
-  res.flushHeaders();
+  // As modeltap does: a stream's head at once, any other head with the body's first bytes.
+  if (String(up.headers['content-type']).startsWith('text/event-stream')) res.flushHeaders();
   for await (const chunk of up.body) {
     if (!res.write(chunk as Buffer)) await new Promise((resolve) => res.once('drain', resolve));
   }
