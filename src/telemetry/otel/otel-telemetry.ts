@@ -147,6 +147,11 @@ function modelLabel(model: string): string {
   return model;
 }
 
+/** Sets a span attribute when the value is a string or a number (request parameters are unchecked JSON). */
+function setScalar(attrs: Attributes, key: string, value: unknown): void {
+  if (typeof value === 'string' || typeof value === 'number') attrs[key] = value;
+}
+
 function attemptBucket(attempt: number): string {
   return attempt === 0 ? '0' : attempt === 1 ? '1' : '2+';
 }
@@ -259,23 +264,17 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     this.allEvents = shared.captureContent;
     const parent = propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
     const name = info.route === undefined ? info.method : `${info.method} ${info.route}`;
-    this.#serverSpan = shared.tracer.startSpan(
-      name,
-      {
-        kind: SpanKind.SERVER,
-        startTime: performance.timeOrigin + info.arrival,
-        attributes: {
-          'http.request.method': info.method,
-          ...(info.route === undefined ? {} : { 'http.route': info.route }),
-          'url.path': info.path,
-          'url.scheme': info.scheme,
-          'network.protocol.version': info.protocolVersion,
-          ...(info.clientAddress === undefined ? {} : { 'client.address': info.clientAddress }),
-          ...(info.userAgent === undefined ? {} : { 'user_agent.original': info.userAgent }),
-        },
-      },
-      parent,
-    );
+    // Assigned one by one, not spread from temporaries: this runs for every request.
+    const attributes: Attributes = {
+      'http.request.method': info.method,
+      'url.path': info.path,
+      'url.scheme': info.scheme,
+      'network.protocol.version': info.protocolVersion,
+    };
+    if (info.route !== undefined) attributes['http.route'] = info.route;
+    if (info.clientAddress !== undefined) attributes['client.address'] = info.clientAddress;
+    if (info.userAgent !== undefined) attributes['user_agent.original'] = info.userAgent;
+    this.#serverSpan = shared.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: performance.timeOrigin + info.arrival, attributes }, parent);
     this.#serverCtx = trace.setSpan(parent, this.#serverSpan);
     this.#activeAttrs = shared.sets.get(`active\u0000${info.method}\u0000${info.route ?? ''}`, () => ({
       'http.request.method': info.method,
@@ -317,19 +316,14 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       'server.port': info.serverPort,
       'openai.api.type': info.apiType,
     };
-    const optional: [string, unknown][] = [
-      ['gen_ai.conversation.id', info.conversationId],
-      ['modeltap.request_kind', info.requestKind],
-      ['modeltap.turn_id', info.turnId],
-      ['modeltap.client.originator', info.originator],
-      ['gen_ai.request.max_tokens', body['max_output_tokens'] ?? body['max_completion_tokens'] ?? body['max_tokens']],
-      ['gen_ai.request.temperature', body['temperature']],
-      ['gen_ai.request.top_p', body['top_p']],
-      ['openai.request.service_tier', body['service_tier']],
-    ];
-    for (const [key, value] of optional) {
-      if (typeof value === 'string' || typeof value === 'number') attrs[key] = value;
-    }
+    setScalar(attrs, 'gen_ai.conversation.id', info.conversationId);
+    setScalar(attrs, 'modeltap.request_kind', info.requestKind);
+    setScalar(attrs, 'modeltap.turn_id', info.turnId);
+    setScalar(attrs, 'modeltap.client.originator', info.originator);
+    setScalar(attrs, 'gen_ai.request.max_tokens', body['max_output_tokens'] ?? body['max_completion_tokens'] ?? body['max_tokens']);
+    setScalar(attrs, 'gen_ai.request.temperature', body['temperature']);
+    setScalar(attrs, 'gen_ai.request.top_p', body['top_p']);
+    setScalar(attrs, 'openai.request.service_tier', body['service_tier']);
     if (this.#s.captureContent) {
       attrs['gen_ai.input.messages'] = JSON.stringify(inputMessages(body, info.apiType));
       const system = info.apiType === 'responses' ? systemInstructions(body) : undefined;
@@ -472,19 +466,14 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       this.#retryReason = undefined;
     }
     const url = urlFacts(this.#s.urls, request.url);
-    this.#attemptAttrs = this.#s.sets.with(url.server, 'http.request.method', request.method);
-    const span = this.#s.tracer.startSpan(
-      request.method,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          ...this.#attemptAttrs,
-          ...(url.full === undefined ? {} : { 'url.full': url.full }),
-          ...(attempt > 0 || this.#retries > 0 ? { 'http.request.resend_count': Math.max(attempt, this.#retries) } : {}),
-        },
-      },
-      this.#op?.ctx ?? this.#serverCtx,
-    );
+    const attemptAttrs = this.#s.sets.with(url.server, 'http.request.method', request.method);
+    this.#attemptAttrs = attemptAttrs;
+    // Samplers see only the attributes given at creation: the shared set plus this attempt's own, in one object.
+    const attributes: Attributes = {};
+    for (const key in attemptAttrs) attributes[key] = attemptAttrs[key];
+    if (url.full !== undefined) attributes['url.full'] = url.full;
+    if (attempt > 0 || this.#retries > 0) attributes['http.request.resend_count'] = Math.max(attempt, this.#retries);
+    const span = this.#s.tracer.startSpan(request.method, { kind: SpanKind.CLIENT, attributes }, this.#op?.ctx ?? this.#serverCtx);
     this.#attemptSpan = span;
     const headers: Record<string, string> = {};
     propagator.inject(trace.setSpan(contextApi.active(), span), headers, headerSetter);
