@@ -6,23 +6,14 @@ const MAX_SETS = 4096;
 /**
  * One shared attribute object per distinct attribute set, so that recording a metric finds its
  * data point by object identity (FastMetrics' WeakMap) instead of hashing a fresh object's sorted
- * keys: that hashing was the OTel layer's largest per-request cost. Sets are looked up by a short
- * key of their variable values, or derived from a shared set by one more attribute.
+ * keys: that hashing was the OTel layer's largest per-request cost. Every set is derived from
+ * `empty` one attribute at a time, so no key string is built or hashed per request.
  */
 export class AttributeSets {
-  readonly #byKey = new Map<string, Attributes>();
-  /** Derived sets by base, then name, then value: no key string is built or hashed per call. */
+  /** The set with no attributes, where every derivation starts. */
+  readonly empty: Attributes = Object.freeze({});
+  /** Derived sets by base, then name, then value. */
   readonly #derived = new WeakMap<Attributes, Map<string, Map<string | number | boolean, Attributes>>>();
-
-  /** The shared set for `key`, built by `build` the first time. */
-  get(key: string, build: () => Attributes): Attributes {
-    let attrs = this.#byKey.get(key);
-    if (attrs === undefined) {
-      attrs = build();
-      if (this.#byKey.size < MAX_SETS) this.#byKey.set(key, attrs);
-    }
-    return attrs;
-  }
 
   /** The shared set `base` plus `name` = `value` (which replaces a `name` already in `base`). */
   with(base: Attributes, name: string, value: string | number | boolean): Attributes {

@@ -163,13 +163,16 @@ function urlWithoutSecrets(url: URL): string {
 /** Creates modeltap's OpenTelemetry implementation of the proxy lifecycle and the core's hooks. */
 export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemetry {
   const instruments = createInstruments(options.metrics);
+  const sets = new AttributeSets();
+  const providerName = options.providerName ?? 'openai';
   const shared: Shared = {
     tracer: options.tracer,
     m: instruments,
     detail: options.detail ?? 'milestones',
     captureContent: options.captureContent ?? false,
-    providerName: options.providerName ?? 'openai',
-    sets: new AttributeSets(),
+    providerName,
+    sets,
+    chat: sets.with(sets.with(sets.empty, 'gen_ai.operation.name', 'chat'), 'gen_ai.provider.name', providerName),
     urls: new Map(),
   };
   return { startRequest: (info) => new OtelRequest(shared, info) };
@@ -183,6 +186,8 @@ interface Shared {
   readonly providerName: string;
   /** Attribute objects shared across requests (see AttributeSets). */
   readonly sets: AttributeSets;
+  /** The shared set every GenAI metric starts from: operation and provider names. */
+  readonly chat: Attributes;
   /** Upstream URLs already parsed for attempt spans, by URL string (bounded). */
   readonly urls: Map<string, UrlFacts>;
 }
@@ -276,10 +281,9 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (info.userAgent !== undefined) attributes['user_agent.original'] = info.userAgent;
     this.#serverSpan = shared.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: performance.timeOrigin + info.arrival, attributes }, parent);
     this.#serverCtx = trace.setSpan(parent, this.#serverSpan);
-    this.#activeAttrs = shared.sets.get(`active\u0000${info.method}\u0000${info.route ?? ''}`, () => ({
-      'http.request.method': info.method,
-      ...(info.route === undefined ? {} : { 'http.route': info.route }),
-    }));
+    const sets = shared.sets;
+    const active = sets.with(sets.empty, 'http.request.method', info.method);
+    this.#activeAttrs = info.route === undefined ? active : sets.with(active, 'http.route', info.route);
     shared.m.httpServerActive.add(1, this.#activeAttrs);
   }
 
@@ -339,15 +343,10 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   #streamAttrs(model: string, address: string, port: number, apiType: string, transport: string): Attributes {
-    return this.#s.sets.get(`stream\u0000${model}\u0000${address}\u0000${port}\u0000${apiType}\u0000${transport}`, () => ({
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': this.#s.providerName,
-      'gen_ai.request.model': model,
-      'server.address': address,
-      'server.port': port,
-      'openai.api.type': apiType,
-      'modeltap.transport': transport,
-    }));
+    const sets = this.#s.sets;
+    const withModel = sets.with(this.#s.chat, 'gen_ai.request.model', model);
+    const withServer = sets.with(sets.with(withModel, 'server.address', address), 'server.port', port);
+    return sets.with(sets.with(withServer, 'openai.api.type', apiType), 'modeltap.transport', transport);
   }
 
   startTurn(info: OperationInfo): void {
@@ -437,13 +436,8 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
     const sets = this.#s.sets;
     const info = this.#info;
-    const base = sets.get(`server\u0000${info.method}\u0000${info.scheme}\u0000${info.route ?? ''}\u0000${outcome.statusCode}`, () => ({
-      'http.request.method': info.method,
-      'url.scheme': info.scheme,
-      'http.response.status_code': outcome.statusCode,
-      ...(info.route === undefined ? {} : { 'http.route': info.route }),
-    }));
-    const serverAttrs = errorType === undefined ? base : sets.with(base, 'error.type', errorType);
+    const scheme = sets.with(sets.with(this.#activeAttrs, 'url.scheme', info.scheme), 'http.response.status_code', outcome.statusCode);
+    const serverAttrs = errorType === undefined ? scheme : sets.with(scheme, 'error.type', errorType);
     this.#s.m.httpServerDuration.record((now - this.#info.arrival) / 1000, serverAttrs);
     this.#s.m.httpServerActive.add(-1, this.#activeAttrs);
     const span = this.#serverSpan;
@@ -502,7 +496,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const bucket = attemptBucket(attempt);
     this.#s.m.apiRequest.add(
       1,
-      sets.get(`api\u0000${statusText}\u0000${success}\u0000${bucket}`, () => ({ status: statusText, success: success ? 'true' : 'false', attempt: bucket })),
+      sets.with(sets.with(sets.with(sets.empty, 'status', statusText), 'success', success ? 'true' : 'false'), 'attempt', bucket),
     );
     if (error !== null) {
       this.#retryReason = error.kind === 'http' ? (status !== null && status >= 500 ? 'status_5xx' : undefined) : error.kind === 'timeout' ? 'timeout' : 'network';
@@ -596,7 +590,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       m.tokenUsage.record(usage.inputTokens, sets.with(attrs, 'gen_ai.token.type', 'input'));
       m.tokenUsage.record(usage.outputTokens, sets.with(attrs, 'gen_ai.token.type', 'output'));
       const model = op.streamAttrs['gen_ai.request.model'] as string;
-      const byModel = sets.get(`usage\u0000${model}`, () => ({ 'gen_ai.request.model': model }));
+      const byModel = sets.with(sets.empty, 'gen_ai.request.model', model);
       m.usageTokens.add(usage.inputTokens, sets.with(byModel, 'gen_ai.token.type', 'input'));
       m.usageTokens.add(usage.outputTokens, sets.with(byModel, 'gen_ai.token.type', 'output'));
       m.usageTokens.add(usage.cachedInputTokens, sets.with(byModel, 'gen_ai.token.type', 'cache_read'));
@@ -607,12 +601,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const originator = bounded('originator', op.info.originator);
     this.#s.m.operations.add(
       1,
-      sets.get(`ops\u0000${opModel}\u0000${kind}\u0000${originator}\u0000${transport}`, () => ({
-        'gen_ai.request.model': opModel,
-        'modeltap.request_kind': kind,
-        'modeltap.client.originator': originator,
-        'modeltap.transport': transport,
-      })),
+      sets.with(sets.with(sets.with(sets.with(sets.empty, 'gen_ai.request.model', opModel), 'modeltap.request_kind', kind), 'modeltap.client.originator', originator), 'modeltap.transport', transport),
     );
     const failed = errorType === undefined ? attrs : sets.with(attrs, 'error.type', errorType);
     this.#s.m.operationDuration.record((now - (this.#firstSendAt ?? this.#info.arrival)) / 1000, failed);
