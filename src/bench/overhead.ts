@@ -238,6 +238,7 @@ interface Row {
   cpuPer1000: number;
   otherThreadsCpuPer1000: number;
   peakRssMb: number;
+  roundRps: number[];
   clientCpuPct: number;
   clientElu: number;
   simCpuPct: number;
@@ -334,6 +335,7 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
           cpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs, 0) / requests) * 1000,
           otherThreadsCpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.otherThreadsCpuMs, 0) / requests) * 1000,
           peakRssMb: target.pids.length === 0 ? Number.NaN : Math.max(...ms.map((m) => m.peakRssMb)),
+          roundRps: ms.map((m) => m.result.requests / m.result.seconds),
           clientCpuPct: (ms.reduce((a, m) => a + m.result.clientCpuMs, 0) / (seconds * 1000)) * 100,
           clientElu: median(ms.map((m) => m.result.clientEventLoopUtilization)),
           simCpuPct: (ms.reduce((a, m) => a + m.simCpuMs, 0) / (seconds * 1000)) * 100,

@@ -15,6 +15,8 @@ export interface TargetRow {
   readonly addedTtfeP99: number;
   readonly addedEventP99: number;
   readonly peakRssMb: number;
+  /** Requests/s of each round, in round order (to show how far the rounds spread). */
+  readonly roundRps?: readonly number[];
 }
 
 type Role = keyof typeof TARGET_NAMES;
@@ -54,6 +56,22 @@ const GOALS: readonly Goal[] = [
 
 const show = (n: number, digits: number, unit: string): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ${unit}` : '–');
 
+/** A signed percentage with one decimal: a rounded "−15 %" beside "not met" would read as a contradiction. */
+const percent = (n: number): string => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(1)}`;
+
+/**
+ * Full telemetry against off, round by round (each round's two runs are minutes apart at most, so
+ * the spread shows how much of a difference this machine's drift alone can make). Empty for fewer
+ * than two paired rounds.
+ */
+function roundChanges(full: TargetRow | undefined, off: TargetRow | undefined): number[] {
+  const a = full?.roundRps ?? [];
+  const b = off?.roundRps ?? [];
+  const changes: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) changes.push(((a[i] as number) / (b[i] as number) - 1) * 100);
+  return changes.length >= 2 && changes.every(Number.isFinite) ? changes : [];
+}
+
 function verdict(value: number, limit: number, kind: 'max' | 'min'): string {
   if (!Number.isFinite(value)) return '–';
   return (kind === 'max' ? value <= limit : value >= limit) ? 'met' : '**not met**';
@@ -86,9 +104,12 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
   }
   for (const [scenario] of results) {
     const rows = byRole(scenario);
-    const change = (((rows?.get('full')?.rps ?? Number.NaN) / (rows?.get('off')?.rps ?? Number.NaN)) - 1) * 100;
-    // One decimal: a rounded "−15 %" beside "not met" would read as a contradiction.
-    const cell = Number.isFinite(change) ? `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %` : '–';
+    const full = rows?.get('full');
+    const off = rows?.get('off');
+    const change = (((full?.rps ?? Number.NaN) / (off?.rps ?? Number.NaN)) - 1) * 100;
+    const rounds = roundChanges(full, off);
+    const spread = rounds.length === 0 ? '' : ` (rounds ${percent(Math.min(...rounds))} to ${percent(Math.max(...rounds))} %)`;
+    const cell = Number.isFinite(change) ? `${percent(change)} %${spread}` : '–';
     lines.push(`| throughput, full telemetry against off (${scenario}) | ${cell} | | | | ≥ −15 % | ${verdict(change, -15, 'min')} |`);
   }
   if (lines.length === 0) return '';

@@ -34,6 +34,7 @@ describe('npm run bench:overhead', () => {
     // The acceptance check comes first, from the same run: the scenarios that ran, and only those.
     expect(report.indexOf('### Targets')).toBeLessThan(report.indexOf('### sse-c1'));
     expect(report).toMatch(/^\| added time to first event p50 \(sse-c1\) \| \d+\.\d\d ms \|/m);
+    // One round: no spread to show.
     expect(report).toMatch(/^\| throughput, full telemetry against off \(ws-c8\) \| [+−]\d+\.\d % \|/m);
     expect(report).not.toContain('(json-c32)');
     expect(report).toMatch(/^\| errors, every scenario and target \| 0 \|/m);

@@ -44,6 +44,18 @@ describe('targetsSection', () => {
     expect(lineOf(report, 'errors')).toBe('| errors, every scenario and target | 2 | | | | 0 | **not met** |');
   });
 
+  it('shows how far the rounds spread on telemetry on against off, paired round by round', () => {
+    const report = targetsSection(
+      new Map([['sse-c1', [row(TARGET_NAMES.off, { rps: 1000, roundRps: [1000, 1100, 900] }), row(TARGET_NAMES.full, { rps: 860, roundRps: [880, 880, 810] })]]]),
+    );
+    expect(lineOf(report, 'throughput, full telemetry against off (sse-c1)')).toBe(
+      '| throughput, full telemetry against off (sse-c1) | −14.0 % (rounds −20.0 to −10.0 %) | | | | ≥ −15 % | met |',
+    );
+    // One round only: nothing to spread.
+    const one = targetsSection(new Map([['ws-c8', [row(TARGET_NAMES.off, { roundRps: [1000] }), row(TARGET_NAMES.full, { rps: 950, roundRps: [950] })]]]));
+    expect(lineOf(one, 'throughput, full telemetry against off (ws-c8)')).toContain('| −5.0 % |');
+  });
+
   it('leaves out the scenarios that did not run, and is empty when none of them did', () => {
     const report = targetsSection(new Map([['ws-c8', [row(TARGET_NAMES.off), row(TARGET_NAMES.full, { rps: 950 })]]]));
     expect(report).not.toContain('sse-c1');
