@@ -436,8 +436,8 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
     const sets = this.#s.sets;
     const info = this.#info;
-    const scheme = sets.with(sets.with(this.#activeAttrs, 'url.scheme', info.scheme), 'http.response.status_code', outcome.statusCode);
-    const serverAttrs = errorType === undefined ? scheme : sets.with(scheme, 'error.type', errorType);
+    const base = sets.with(sets.with(this.#activeAttrs, 'url.scheme', info.scheme), 'http.response.status_code', outcome.statusCode);
+    const serverAttrs = errorType === undefined ? base : sets.with(base, 'error.type', errorType);
     this.#s.m.httpServerDuration.record((now - this.#info.arrival) / 1000, serverAttrs);
     this.#s.m.httpServerActive.add(-1, this.#activeAttrs);
     const span = this.#serverSpan;
