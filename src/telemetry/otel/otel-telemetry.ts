@@ -436,6 +436,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
     const sets = this.#s.sets;
     const info = this.#info;
+    // The active-requests set (method, route) plus the scheme and the status.
     const base = sets.with(sets.with(this.#activeAttrs, 'url.scheme', info.scheme), 'http.response.status_code', outcome.statusCode);
     const serverAttrs = errorType === undefined ? base : sets.with(base, 'error.type', errorType);
     this.#s.m.httpServerDuration.record((now - this.#info.arrival) / 1000, serverAttrs);
@@ -463,8 +464,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const attemptAttrs = this.#s.sets.with(url.server, 'http.request.method', request.method);
     this.#attemptAttrs = attemptAttrs;
     // Samplers see only the attributes given at creation: the shared set plus this attempt's own, in one object.
-    const attributes: Attributes = {};
-    for (const key in attemptAttrs) attributes[key] = attemptAttrs[key];
+    const attributes: Attributes = { ...attemptAttrs };
     if (url.full !== undefined) attributes['url.full'] = url.full;
     if (attempt > 0 || this.#retries > 0) attributes['http.request.resend_count'] = Math.max(attempt, this.#retries);
     const span = this.#s.tracer.startSpan(request.method, { kind: SpanKind.CLIENT, attributes }, this.#op?.ctx ?? this.#serverCtx);
