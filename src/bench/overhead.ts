@@ -29,6 +29,8 @@ export const SCENARIOS: readonly Scenario[] = [
 
 /** How to start one of the Node targets: the floor, modeltap with telemetry off, with full telemetry. */
 export interface NodeTargetCommand {
+  /** Short name for files: `floor`, `off` or `full`. */
+  readonly key: 'floor' | 'off' | 'full';
   readonly name: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -38,9 +40,9 @@ export interface NodeTargetCommand {
 export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: string, env: Readonly<Record<string, string | undefined>>): readonly NodeTargetCommand[] {
   const cli = join(repo, 'dist/cli/main.js');
   return [
-    { name: TARGET_NAMES.floor, args: [join(repo, 'dist/cli/floor-proxy-main.js'), simBase], env },
-    { name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
-    { name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
+    { key: 'floor', name: TARGET_NAMES.floor, args: [join(repo, 'dist/cli/floor-proxy-main.js'), simBase], env },
+    { key: 'off', name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
+    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
   ];
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:profile [-- --seconds S --scenario NAME --out FILE]`: CPU per request by area for
- * the Node floor and modeltap with telemetry off and full, written to src/bench/results/profile.md.
+ * `npm run bench:profile [-- --seconds S --scenario NAME --out FILE --flame DIR]`: CPU per request by
+ * area for the Node floor and modeltap with telemetry off and full, written to
+ * src/bench/results/profile.md, and a flame graph of each profile (default: `flame/` beside the report).
  */
 import { fileURLToPath } from 'node:url';
 import { SCENARIOS } from '../bench/overhead.js';
@@ -16,13 +17,16 @@ try {
       { name: 'seconds', kind: 'integer', min: 1, help: 'Seconds of load per target.' },
       { name: 'scenario', kind: 'string', help: 'Profile only this scenario.' },
       { name: 'out', kind: 'string', help: 'Report path.' },
+      { name: 'flame', kind: 'string', help: 'Directory for the flame graphs (default: flame/ beside the report).' },
     ],
     {},
   );
   const only = flags['scenario'] as string | undefined;
   const scenarios = only === undefined ? PROFILE_SCENARIOS : SCENARIOS.filter((s) => s.name === only);
   if (scenarios.length === 0) throw new UsageError(`no scenario '${only}'; have ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const flameDir = flags['flame'] as string | undefined;
   await runProfileBenchmark({
+    ...(flameDir === undefined ? {} : { flameDir }),
     repo,
     seconds: (flags['seconds'] as number | undefined) ?? 5,
     scenarios,

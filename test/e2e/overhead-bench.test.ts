@@ -49,7 +49,18 @@ describe('npm run bench:profile', () => {
     const before = workDirs();
     await runProfileBenchmark({ repo, seconds: 1, scenarios, out, log: () => undefined, env: { PATH: process.env['PATH'] } });
     const report = readFileSync(out, 'utf8');
+    const flameDir = join(dirname(out), 'flame');
+    const flames = readdirSync(flameDir).sort();
+    const fullFlame = readFileSync(join(flameDir, 'json-c32-full.svg'), 'utf8');
+    const floorFlame = readFileSync(join(flameDir, 'json-c32-floor.svg'), 'utf8');
     rmSync(dirname(out), { recursive: true, force: true });
+    // One flame graph per target, named in the report; the SDK's frames are drawn where it runs.
+    expect(flames).toEqual(['json-c32-floor.svg', 'json-c32-full.svg', 'json-c32-off.svg']);
+    expect(report).toContain('`flame/json-c32-floor.svg`, `flame/json-c32-off.svg`, `flame/json-c32-full.svg`');
+    expect(fullFlame).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(fullFlame).toMatch(/<title>[^<]*\[@opentelemetry\/sdk-trace\]: [\d.]+ µs per request/);
+    expect(floorFlame).not.toContain('[@opentelemetry/');
+    expect(floorFlame).toMatch(/<title>[^<]*\[undici\]: [\d.]+ µs per request/);
     // The CPU profiles (tens of MB) are removed once summarised.
     expect(workDirs()).toEqual(before);
     expect(report).toContain('| area (self time, µs per request) | Node floor (node:http + undici, no telemetry) | modeltap (telemetry off) | modeltap (full telemetry) |');
