@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { summarizeProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
-import { flameGraph } from './flame-graph.js';
 import { discardReceiver } from './discard-receiver.js';
+import { flameGraph } from './flame-graph.js';
 import { nodeTargetCommands, runClient, SCENARIOS, startProcess, type OverheadOptions, type Scenario, writeReport } from './overhead.js';
 
 /** Options of {@link runProfileBenchmark}: the overhead benchmark's, one round. */
