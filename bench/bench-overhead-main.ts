@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:overhead [-- --rounds N --seconds S --scenario NAME ...]`: the overhead benchmark
- * (direct, modeltap with telemetry off and full, nginx) writing src/bench/results/overhead.md.
+ * (direct, modeltap with telemetry off and full, nginx) writing bench/results/overhead.md.
  */
 import { fileURLToPath } from 'node:url';
-import { runOverheadBenchmark, SCENARIOS } from '../bench/overhead.js';
-import { parseFlags, UsageError } from './flags.js';
+import { parseFlags, UsageError } from '../src/cli/flags.js';
+import { runOverheadBenchmark, SCENARIOS } from './overhead.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 try {
@@ -27,7 +27,7 @@ try {
     rounds: (flags['rounds'] as number | undefined) ?? 3,
     seconds: (flags['seconds'] as number | undefined) ?? 3,
     scenarios,
-    out: (flags['out'] as string | undefined) ?? `${repo}src/bench/results/overhead.md`,
+    out: (flags['out'] as string | undefined) ?? `${repo}bench/results/overhead.md`,
     log: (line) => process.stderr.write(`${line}\n`),
     env: { PATH: process.env['PATH'] },
   });

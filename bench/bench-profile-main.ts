@@ -2,12 +2,12 @@
 /**
  * `npm run bench:profile [-- --seconds S --scenario NAME --out FILE --flame DIR]`: CPU per request by
  * area for the Node floor and modeltap with telemetry off and full, written to
- * src/bench/results/profile.md, and a flame graph of each profile (default: `flame/` beside the report).
+ * bench/results/profile.md, and a flame graph of each profile (default: `flame/` beside the report).
  */
 import { fileURLToPath } from 'node:url';
-import { SCENARIOS } from '../bench/overhead.js';
-import { PROFILE_SCENARIOS, runProfileBenchmark } from '../bench/profile-run.js';
-import { parseFlags, UsageError } from './flags.js';
+import { parseFlags, UsageError } from '../src/cli/flags.js';
+import { SCENARIOS } from './overhead.js';
+import { PROFILE_SCENARIOS, runProfileBenchmark } from './profile-run.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 try {
@@ -30,7 +30,7 @@ try {
     repo,
     seconds: (flags['seconds'] as number | undefined) ?? 5,
     scenarios,
-    out: (flags['out'] as string | undefined) ?? `${repo}src/bench/results/profile.md`,
+    out: (flags['out'] as string | undefined) ?? `${repo}bench/results/profile.md`,
     log: (line) => process.stderr.write(`${line}\n`),
     env: { PATH: process.env['PATH'] },
   });

@@ -4,15 +4,16 @@ import { join } from 'node:path';
 /**
  * Starts `modeltap <args>` from `repo`'s build as a child process and resolves with the URL of
  * its "listening on" line (the scripts that drive a real modeltap: soak, screenshot). The child is
- * added to `children` so the caller can stop it; it sees only PATH and `env` of the environment.
+ * added to `children` so the caller can stop it; its environment is `env` alone (the mains pass
+ * PATH, since only entry points read process.env).
  */
 export function startChildCli(
   repo: string,
   args: readonly string[],
   children: ChildProcess[],
-  env: Readonly<Record<string, string>> = {},
+  env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ url: string; pid: number }> {
-  const proc = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'], ...env } });
+  const proc = spawn(process.execPath, [join(repo, 'dist/cli/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   children.push(proc);
   let err = '';
   return new Promise((resolve, reject) => {

@@ -25,7 +25,8 @@ export function areaOf(frame: { readonly functionName: string; readonly url: str
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg?.[1] !== undefined) return pkg[1];
   if (url.startsWith('node:')) return url;
-  const own = /\/dist\/(.+)$/.exec(url);
+  // dist-bench/: the benchmark's own processes (the Node floor) are built beside the package.
+  const own = /\/dist(?:-bench)?\/(.+)$/.exec(url);
   return own?.[1] !== undefined ? `modeltap ${own[1].replace(/\.js$/, '')}` : url.replace(/^file:\/\//, '');
 }
 

@@ -73,7 +73,7 @@ function shade(name: string): number {
 function frameName(callFrame: CpuProfile['nodes'][number]['callFrame']): string {
   const fn = callFrame.functionName || '(anonymous)';
   if (callFrame.url === '') return fn;
-  const file = callFrame.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '');
+  const file = callFrame.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/dist(?:-bench)?\//, '').replace(/^file:\/\//, '');
   return `${fn} ${file}:${callFrame.lineNumber + 1}`;
 }
 

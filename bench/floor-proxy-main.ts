@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Entry of the overhead benchmark's "Node floor" target: `floor-proxy-main.js UPSTREAM_BASE_URL`. */
 import type { AddressInfo } from 'node:net';
-import { createFloorProxy } from '../bench/floor-proxy.js';
+import { createFloorProxy } from './floor-proxy.js';
 
 const upstream = process.argv[2];
 if (upstream === undefined) {

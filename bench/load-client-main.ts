@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Entry of the benchmark's load-client process: the spec as JSON in argv[2], the result on stdout. */
-import { runLoad, type LoadSpec } from '../bench/load-client.js';
+import { runLoad, type LoadSpec } from './load-client.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 runLoad(spec).then(

@@ -17,7 +17,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const start = async (args: string[]): Promise<string> => (await startChildCli(repo, args, children)).url;
+const start = async (args: string[]): Promise<string> => (await startChildCli(repo, args, children, { PATH: process.env['PATH'] })).url;
 
 async function freePort(): Promise<number> {
   const server = createServer();

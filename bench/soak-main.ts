@@ -10,14 +10,14 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { discardReceiver } from '../bench/discard-receiver.js';
+import { parseFlags } from '../src/cli/flags.js';
+import { discardReceiver } from './discard-receiver.js';
 import { startChildCli } from './child-cli.js';
-import { parseFlags } from './flags.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
 
-const start = (args: string[], env: Record<string, string> = {}): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children, env);
+const start = (args: string[], env: Record<string, string> = {}): Promise<{ url: string; pid: number }> => startChildCli(repo, args, children, { PATH: process.env['PATH'], ...env });
 
 function sample(pid: number): { rssMb: number; fds: number } {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -1,9 +1,5 @@
-import { SUMMARY_VERSION, type RunSummary, type Stat, type SummaryGroup } from './summary.js';
-
-/** A summary file that cannot be compared: `modeltap check` exits 2 with its message. */
-export class SummaryInputError extends Error {
-  override readonly name = 'SummaryInputError';
-}
+import { SummaryInputError } from '../summary/parse-summary.js';
+import type { RunSummary, Stat, SummaryGroup } from '../summary/summary-recorder.js';
 
 /** Options of {@link compareSummaries}. */
 export interface CheckOptions {
@@ -34,25 +30,6 @@ export interface CheckRow {
   readonly p: number | undefined;
   readonly regression: boolean;
   readonly reason: string;
-}
-
-/** Parses and validates a summary. */
-export function parseSummary(text: string, what: string): RunSummary {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new SummaryInputError(`${what} is not JSON`);
-  }
-  const s = parsed as Partial<RunSummary> | null;
-  if (s === null || typeof s !== 'object' || !Array.isArray(s.groups)) throw new SummaryInputError(`${what} is not a modeltap run summary (no groups)`);
-  if (s.version !== SUMMARY_VERSION) throw new SummaryInputError(`${what} has summary version ${String(s.version)}; this modeltap reads version ${SUMMARY_VERSION}`);
-  for (const g of s.groups) {
-    if (typeof g?.count !== 'number' || typeof g.ttfcMs?.count !== 'number' || !Array.isArray(g.durationMs?.samples)) {
-      throw new SummaryInputError(`${what} has a malformed group`);
-    }
-  }
-  return s as RunSummary;
 }
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26 via erf). */

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { ModelClient } from '../client/model-client.js';
 import { ModelClientError } from '../client/errors.js';
-import { SummaryRecorder, type RunSummary } from './summary.js';
+import { SummaryRecorder, type RunSummary } from '../summary/summary-recorder.js';
 
 /** What `modeltap bench` runs. */
 export interface BenchOptions {

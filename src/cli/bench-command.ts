@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { runBench, type BenchOptions, type BenchProgress } from '../bench/bench.js';
-import { formatReport } from '../bench/report.js';
+import { runBench, type BenchOptions, type BenchProgress } from '../ci/run-bench.js';
+import { formatReport } from '../summary/format-report.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
 export const BENCH_FLAGS: readonly FlagDef[] = [

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkMarkdown, compareSummaries, githubBenchmarkJson, parseSummary, SummaryInputError } from '../bench/check.js';
+import { checkMarkdown, compareSummaries, githubBenchmarkJson } from '../ci/compare-summaries.js';
+import { parseSummary, SummaryInputError } from '../summary/parse-summary.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
 export const CHECK_FLAGS: readonly FlagDef[] = [

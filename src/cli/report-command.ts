@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseSummary } from '../bench/check.js';
-import { formatReport, type ReportFormat } from '../bench/report.js';
+import { formatReport, type ReportFormat } from '../summary/format-report.js';
+import { parseSummary } from '../summary/parse-summary.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
 export const REPORT_FLAGS: readonly FlagDef[] = [

@@ -3,7 +3,7 @@ import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
 import { writeFileSync } from 'node:fs';
-import { SummaryRecorder } from '../bench/summary.js';
+import { SummaryRecorder } from '../summary/summary-recorder.js';
 import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';

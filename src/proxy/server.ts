@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import { createProxyListener } from './app.js';
 import { ClientCache } from './client-cache.js';
-import { SummaryRecorder } from '../bench/summary.js';
+import { SummaryRecorder } from '../summary/summary-recorder.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
 import { summaryTelemetry } from './summary-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';

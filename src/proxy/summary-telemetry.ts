@@ -1,5 +1,5 @@
 import type { ResponseEvent } from '../client/events.js';
-import type { SummaryRecorder } from '../bench/summary.js';
+import type { SummaryRecorder } from '../summary/summary-recorder.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../telemetry/proxy-telemetry.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { RunSummary, Stat } from './summary.js';
+import type { RunSummary, Stat } from './summary-recorder.js';
 
 /** Output formats of `modeltap report`. */
 export type ReportFormat = 'table' | 'json' | 'markdown';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { runBench } from '../../src/bench/bench.js';
-import { compareSummaries } from '../../src/bench/check.js';
-import type { RunSummary } from '../../src/bench/summary.js';
+import { runBench } from '../../src/ci/run-bench.js';
+import { compareSummaries } from '../../src/ci/compare-summaries.js';
+import type { RunSummary } from '../../src/summary/summary-recorder.js';
 import { progressPrinter } from '../../src/cli/bench-command.js';
 import { CLI, runCli, startCli, type RunningCli } from './cli.js';
 

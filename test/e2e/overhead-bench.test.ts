@@ -5,8 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runOverheadBenchmark, SCENARIOS } from '../../src/bench/overhead.js';
-import { runProfileBenchmark } from '../../src/bench/profile-run.js';
+import { runOverheadBenchmark, SCENARIOS } from '../../bench/overhead.js';
+import { runProfileBenchmark } from '../../bench/profile-run.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 

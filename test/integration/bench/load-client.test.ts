@@ -2,8 +2,8 @@
 // one-way latencies from the sim's stamps (no wall-clock assertions: only that it measured).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { createFloorProxy } from '../../../src/bench/floor-proxy.js';
-import { runLoad } from '../../../src/bench/load-client.js';
+import { createFloorProxy } from '../../../bench/floor-proxy.js';
+import { runLoad } from '../../../bench/load-client.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 
 let sim: Sim;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { areaOf, summarizeProfile, type CpuProfile } from '../../../src/bench/cpu-profile.js';
+import { areaOf, summarizeProfile, type CpuProfile } from '../../../bench/cpu-profile.js';
 
 const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
 
@@ -9,6 +9,7 @@ describe('summarizeProfile', () => {
     expect(areaOf(frame('x', 'file:///app/node_modules/undici/lib/core/request.js'))).toBe('undici');
     expect(areaOf(frame('x', 'node:_http_server'))).toBe('node:_http_server');
     expect(areaOf(frame('x', 'file:///app/dist/client/sse.js'))).toBe('modeltap client/sse');
+    expect(areaOf(frame('x', 'file:///app/dist-bench/bench/floor-proxy.js'))).toBe('modeltap bench/floor-proxy');
     expect(areaOf(frame('(garbage collector)', ''))).toBe('(native) (garbage collector)');
   });
 

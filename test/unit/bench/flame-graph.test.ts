@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CpuProfile } from '../../../src/bench/cpu-profile.js';
-import { callTree, flameGraph } from '../../../src/bench/flame-graph.js';
+import type { CpuProfile } from '../../../bench/cpu-profile.js';
+import { callTree, flameGraph } from '../../../bench/flame-graph.js';
 
 const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });
 const FORWARD = frame('forward', 'file:///app/dist/proxy/forward.js', 9);

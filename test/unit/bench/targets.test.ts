@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TARGET_NAMES, targetsSection, type TargetRow } from '../../../src/bench/targets.js';
+import { TARGET_NAMES, targetsSection, type TargetRow } from '../../../bench/targets.js';
 
 const row = (target: string, over: Partial<TargetRow> = {}): TargetRow => ({
   target,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareSummaries, type CheckOptions } from '../../../src/bench/check.js';
-import type { RunSummary, Stat } from '../../../src/bench/summary.js';
+import { compareSummaries, type CheckOptions } from '../../../src/ci/compare-summaries.js';
+import type { RunSummary, Stat } from '../../../src/summary/summary-recorder.js';
 
 /** 200 samples spread evenly around `median` (±10 %), so the rank test has clear evidence. */
 function stat(median: number): Stat {

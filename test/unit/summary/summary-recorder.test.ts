@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_GROUPS, SummaryRecorder } from '../../../src/bench/summary.js';
+import { MAX_GROUPS, SummaryRecorder } from '../../../src/summary/summary-recorder.js';
 
 const record = (model: string) => ({ route: '/v1/responses', model, transport: 'http_sse', error: undefined, ttfcMs: 1, durationMs: 2, overheadMs: 0.1, tokens: { input: 1, output: 1, cached: 0 } });
 
