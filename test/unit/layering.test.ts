@@ -55,10 +55,10 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'src/proxy': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/util'],
   // The shipped bench and check commands: a client-side load generator and the summary comparison.
   'src/ci': ['src/client', 'src/summary', 'src/util'],
-  // index.ts, the library surface: anything but the CLI.
-  src: SRC_NODES.filter((n) => n !== 'src' && n !== 'src/cli'),
-  // The composition root.
-  'src/cli': SRC_NODES.filter((n) => n !== 'src/cli'),
+  // index.ts, the library surface: anything, the composition root (createProxy) included.
+  src: SRC_NODES.filter((n) => n !== 'src'),
+  // The composition root: everything but the library surface that exports it.
+  'src/cli': SRC_NODES.filter((n) => n !== 'src/cli' && n !== 'src'),
   // Benchmarks and developer tools (not in the package): anything in src/; src/ never imports them.
   bench: SRC_NODES,
 };
