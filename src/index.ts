@@ -37,3 +37,5 @@ export {
 } from './client/auth.js';
 export { collectResponse, type CollectedResponse } from './client/collect.js';
 export type * from './telemetry/hooks.js';
+export { createProxy, type ProxyConfig } from './cli/create-proxy.js';
+export type { ProxyServer } from './proxy/server.js';

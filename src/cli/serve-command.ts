@@ -1,5 +1,6 @@
 import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type CredentialSource } from '../client/auth.js';
-import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
+import { ConfigError, type ProxyServer } from '../proxy/server.js';
+import { createProxy } from './create-proxy.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
 import { writeFileSync } from 'node:fs';
@@ -77,7 +78,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   }
   let proxy: ProxyServer;
   try {
-    proxy = await startProxy({
+    proxy = await createProxy({
       upstream,
       log,
       summary,

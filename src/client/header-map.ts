@@ -11,8 +11,11 @@ export function headerValue(headers: HeaderMap, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus those the HTTP client computes itself for the new hop.
-const NOT_FORWARDED: ReadonlySet<string> = new Set([
+/**
+ * Headers that belong to one hop (RFC 9110 §7.6.1) and never cross a proxy, in either direction:
+ * the one list the core and the proxy share.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -22,11 +25,16 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'host',
-  'content-length',
-  'expect',
-  'http2-settings',
 ]);
+
+// Request headers not forwarded: the hop-by-hop ones plus those the HTTP client computes itself
+// for the new hop.
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'expect', 'http2-settings']);
+
+/** Whether a header belongs to one hop only (see {@link HOP_BY_HOP}). */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
 
 /** Whether a caller's request header may be forwarded to the next hop unchanged. */
 export function isForwardableHeader(name: string): boolean {

@@ -1,17 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
+import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
+import { AccessKey, MISSING_KEY_MESSAGE } from './access-key.js';
 import { forward, serverTiming, type ForwardContext, type ForwardRequest, type RouteKind } from './forward.js';
 import { errorBody } from './proxy-error.js';
 import { noopTelemetry } from './noop-telemetry.js';
 
-/** Options of {@link createProxyApp}. */
+/** Options of {@link createProxyListener}. */
 export interface ProxyAppOptions extends ForwardContext {
-  /** When set, every request must carry it in `x-modeltap-key`. */
-  readonly accessKey?: string;
+  /** The one access key check; default: admits everyone. */
+  readonly accessKey?: AccessKey;
   /** Records every request. Default: nothing. */
   readonly telemetry?: ProxyTelemetry;
   /** Served at `GET /modeltap/summary`. */
@@ -20,7 +20,7 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-type Env = { Bindings: HttpBindings; Variables: { arrival: number; rt: RequestTelemetry } };
+type Env = { Bindings: HttpBindings };
 
 const ROUTES: Readonly<Record<string, string>> = {
   '/healthz': '/healthz',
@@ -36,40 +36,9 @@ function routeOf(path: string): string | undefined {
   return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : undefined);
 }
 
-function keyMatches(expected: Buffer, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  const actual = Buffer.from(given);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
-
-function jsonError(c: Context<Env>, status: 401 | 404 | 500, code: string, message: string): Response {
+function jsonError(c: Context<Env>, status: 404 | 500, code: string, message: string): Response {
   return c.body(errorBody(status, code, message), status, { 'content-type': 'application/json' });
 }
-
-function startRequestTelemetry(telemetry: ProxyTelemetry, incoming: IncomingMessage, path: string, arrival: number): RequestTelemetry {
-  return telemetry.startRequest({
-    method: incoming.method ?? 'GET',
-    route: routeOf(path),
-    path,
-    scheme: 'http',
-    clientAddress: incoming.socket.remoteAddress,
-    userAgent: incoming.headers['user-agent'],
-    protocolVersion: incoming.httpVersion,
-    headers: incoming.headers,
-    arrival,
-  });
-}
-
-/** Whether a request may pass modeltap's access key check (always, when there is no key). */
-function admitted(expectedKey: Buffer | undefined, incoming: IncomingMessage, path: string): boolean {
-  if (expectedKey === undefined) return true;
-  const header = incoming.headers['x-modeltap-key'];
-  if (keyMatches(expectedKey, typeof header === 'string' ? header : undefined)) return true;
-  // Prometheus can only send a bearer token: /metrics takes the access key that way too.
-  return path === '/metrics' && keyMatches(expectedKey, /^Bearer (.+)$/.exec(incoming.headers.authorization ?? '')?.[1]);
-}
-
-const MISSING_KEY_MESSAGE = 'This modeltap requires its access key in the x-modeltap-key header.';
 
 /**
  * The path and query of a request target. A target in absolute form (`POST http://host/v1/...`,
@@ -90,58 +59,71 @@ function routeKind(method: string | undefined, path: string): RouteKind {
   return path === '/v1/responses' ? 'responses' : path === '/v1/responses/compact' ? 'compact' : path === '/v1/chat/completions' ? 'chat' : 'passthrough';
 }
 
+const admitAll = new AccessKey(undefined);
+
 /**
- * modeltap's request listener. Every `/v1/*` request goes straight to {@link forward}, which reads
- * Node's request and writes Node's response itself: no router, no Request/Response objects, no
- * middleware chain on the hot path (they cost a tenth of a request's CPU), and the path is relayed
- * exactly as it arrived, percent-encoding included. `arrival` is taken as the request event fires,
- * so modeltap's measured overhead includes its own routing. Everything else (health, metrics,
- * summary, 404s) is the Hono app of {@link createProxyApp}.
+ * modeltap's one request pipeline. Every request takes the same steps here: its arrival time (taken
+ * as the request event fires, so modeltap's measured overhead includes its own routing), its route,
+ * its telemetry, the access key check; then `/v1/*` goes straight to {@link forward}, which reads
+ * Node's request and writes Node's response itself (no router, no Request/Response objects, no
+ * middleware chain on the hot path: they cost a tenth of a request's CPU), and the path is relayed
+ * exactly as it arrived, percent-encoding included. Everything else (health, metrics, summary,
+ * 404s) is routed by a small Hono app with no middleware of its own.
  */
 export function createProxyListener(options: ProxyAppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const app = createProxyApp(options);
-  const hono = getRequestListener(app.fetch, { overrideGlobalObjects: false });
+  const hono = getRequestListener(createAdminApp(options).fetch, { overrideGlobalObjects: false });
   const telemetry = options.telemetry ?? noopTelemetry;
-  const expectedKey = options.accessKey === undefined ? undefined : Buffer.from(options.accessKey);
+  const accessKey = options.accessKey ?? admitAll;
   return (req, res) => {
     const arrival = performance.now();
     const url = originForm(req.url ?? '/');
-    if (!url.startsWith('/v1/')) {
-      arrivals.set(req, arrival);
-      void hono(req, res);
-      return;
-    }
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    void serveModelRoute(options, expectedKey, req, res, {
-      route: routeKind(req.method, path),
-      path: path.slice(4),
-      query: queryStart === -1 ? '' : url.slice(queryStart + 1),
+    const rt = telemetry.startRequest({
+      method: req.method ?? 'GET',
+      route: routeOf(path),
+      path,
+      scheme: 'http',
+      clientAddress: req.socket.remoteAddress,
+      userAgent: req.headers['user-agent'],
+      protocolVersion: req.httpVersion,
+      headers: req.headers,
       arrival,
-      telemetry: startRequestTelemetry(telemetry, req, path, arrival),
+    });
+    if (!accessKey.admits(req.headers, path === '/metrics')) {
+      sendJsonError(res, 401, 'missing_access_key', MISSING_KEY_MESSAGE, arrival);
+      rt.end({ statusCode: 401 });
+      return;
+    }
+    if (path.startsWith('/v1/')) {
+      void serveModelRoute(options, req, res, {
+        route: routeKind(req.method, path),
+        path: path.slice(4),
+        query: queryStart === -1 ? '' : url.slice(queryStart + 1),
+        arrival,
+        telemetry: rt,
+      });
+      return;
+    }
+    // Set before Hono writes its head: Node merges it into the head Hono writes. /metrics writes
+    // Node's response itself, possibly later, so telemetry ends when the response is over.
+    res.setHeader('server-timing', serverTiming(performance.now() - arrival, 0));
+    res.once('close', () => rt.end({ statusCode: res.statusCode }));
+    hono(req, res).catch(() => {
+      if (!res.headersSent) sendJsonError(res, 500, 'internal_error', 'internal error', arrival);
+      else res.destroy();
     });
   };
 }
 
-async function serveModelRoute(
-  options: ProxyAppOptions,
-  expectedKey: Buffer | undefined,
-  req: IncomingMessage,
-  res: ServerResponse,
-  target: ForwardRequest,
-): Promise<void> {
-  const rt = target.telemetry;
+async function serveModelRoute(options: ProxyAppOptions, req: IncomingMessage, res: ServerResponse, target: ForwardRequest): Promise<void> {
   try {
-    if (!admitted(expectedKey, req, `/v1/${target.path}`)) {
-      sendJsonError(res, 401, 'missing_access_key', MISSING_KEY_MESSAGE, target.arrival);
-      return;
-    }
     await forward(options, req, res, target);
   } catch {
     if (!res.headersSent) sendJsonError(res, 500, 'internal_error', 'internal error', target.arrival);
     else res.destroy();
   } finally {
-    rt.end({ statusCode: res.statusCode });
+    target.telemetry.end({ statusCode: res.statusCode });
   }
 }
 
@@ -151,48 +133,19 @@ function sendJsonError(res: ServerResponse, status: 401 | 500, code: string, mes
   res.end(body);
 }
 
-/** When each request handed to Hono arrived (taken in the listener, before Hono's own work). */
-const arrivals = new WeakMap<IncomingMessage, number>();
-
-/** The proxy's Hono app: everything but `/v1/*` (see {@link createProxyListener}). */
-function createProxyApp(options: ProxyAppOptions): Hono<Env> {
+/** The routes that are not `/v1/*`: the listener has done arrival, telemetry and the key check. */
+function createAdminApp(options: ProxyAppOptions): Hono<Env> {
   const app = new Hono<Env>();
-  const expectedKey = options.accessKey === undefined ? undefined : Buffer.from(options.accessKey);
-
-  const telemetry = options.telemetry ?? noopTelemetry;
-  app.use('*', async (c, next) => {
-    const incoming = c.env.incoming;
-    const arrival = arrivals.get(incoming) ?? performance.now();
-    const path = c.req.path;
-    const rt = startRequestTelemetry(telemetry, incoming, path, arrival);
-    c.set('arrival', arrival);
-    c.set('rt', rt);
-    try {
-      if (!admitted(expectedKey, incoming, path)) {
-        c.res = jsonError(c, 401, 'missing_access_key', MISSING_KEY_MESSAGE);
-      } else {
-        await next();
-      }
-    } finally {
-      // Routes that wrote to Node's response themselves (/metrics) are over by now.
-      const sent = c.res.headers.has('x-hono-already-sent');
-      if (!sent) c.res.headers.set('server-timing', serverTiming(performance.now() - arrival, 0));
-      rt.end({ statusCode: sent ? c.env.outgoing.statusCode : c.res.status });
-    }
-  });
-
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const recorder = options.summary;
   if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
   const metricsHandler = options.metricsHandler;
   if (metricsHandler !== undefined) {
     app.get('/metrics', (c) => {
-      c.env.outgoing.setHeader('server-timing', serverTiming(performance.now() - c.get('arrival'), 0));
       metricsHandler(c.env.incoming, c.env.outgoing);
       return RESPONSE_ALREADY_SENT;
     });
   }
-
   app.notFound((c) => jsonError(c, 404, 'not_found', `Invalid URL (${c.req.method} ${c.req.path})`));
   app.onError((_error, c) => jsonError(c, 500, 'internal_error', 'internal error'));
   return app;

@@ -1,9 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ModelClientError } from '../client/errors.js';
-import type { HeaderMap } from '../client/header-map.js';
+import { isHopByHop, type HeaderMap } from '../client/header-map.js';
 import type { ResponseStream } from '../client/response-stream.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import type { ClientCache } from './client-cache.js';
+import type { ClientSource } from './client-source.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
 import { waitForDrain } from '../util/wait-for-drain.js';
@@ -14,7 +14,7 @@ export type RouteKind = 'responses' | 'chat' | 'compact' | 'passthrough';
 
 /** What forwarding needs from the server. */
 export interface ForwardContext {
-  readonly clients: ClientCache;
+  readonly clients: ClientSource;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
   /** Longest gap while receiving a request body, in ms. */
@@ -36,14 +36,11 @@ export interface ForwardRequest {
   readonly telemetry: RequestTelemetry;
 }
 
-// Response headers that belong to one hop (RFC 9110 §7.6.1) and are not relayed.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-
 function relayHeaders(upstream: HeaderMap, serverTiming: string): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) {
     const value = upstream[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    if (value !== undefined && !isHopByHop(name)) headers[name] = value;
   }
   const existing = headers['server-timing'];
   headers['server-timing'] = existing === undefined ? serverTiming : `${String(existing)}, ${serverTiming}`;

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccessKey, MISSING_KEY_MESSAGE } from './access-key.js';
 import { errorBody } from './proxy-error.js';
 
 /** A `/metrics` endpoint on its own port. */
@@ -16,14 +16,10 @@ export async function startMetricsServer(options: {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   accessKey?: string;
 }): Promise<MetricsServer> {
-  const expected = options.accessKey === undefined ? undefined : Buffer.from(options.accessKey);
+  const accessKey = new AccessKey(options.accessKey);
   const server: Server = createServer((req, res) => {
-    // Prometheus can only send a bearer token: the access key is accepted that way too.
-    const bearer = /^Bearer (.+)$/.exec(req.headers['authorization'] ?? '')?.[1];
-    const given = req.headers['x-modeltap-key'] ?? bearer;
-    const key = typeof given === 'string' ? Buffer.from(given) : undefined;
-    if (expected !== undefined && (key === undefined || key.length !== expected.length || !timingSafeEqual(key, expected))) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(errorBody(401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.'));
+    if (!accessKey.admits(req.headers, true)) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(errorBody(401, 'missing_access_key', MISSING_KEY_MESSAGE));
       return;
     }
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {

@@ -1,45 +1,40 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ModelClient } from '../client/model-client.js';
-import type { CredentialSource } from '../client/auth.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
+import { AccessKey } from './access-key.js';
+import type { ClientSource } from './client-source.js';
 import { createProxyListener } from './app.js';
-import { ClientCache } from './client-cache.js';
-import { SummaryRecorder } from '../summary/summary-recorder.js';
-import { composeTelemetry } from '../telemetry/compose-telemetry.js';
-import { summaryTelemetry } from './summary-telemetry.js';
+import { noopTelemetry } from './noop-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
 import { errorBody } from './proxy-error.js';
 
-/** Options of {@link startProxy}; every field but `upstream` has a default. */
+/**
+ * Options of {@link startProxy}: the server's own settings, and the parts it is given. It builds
+ * nothing itself: the composition root (`createProxy` in `src/cli/create-proxy.ts`) makes the
+ * clients, the telemetry and the summary.
+ */
 export interface ProxyOptions {
-  /** Upstream base URL, e.g. `https://api.openai.com/v1`. */
+  /** Upstream base URL, e.g. `https://api.openai.com/v1` (for telemetry's server address). */
   readonly upstream: string;
+  /** The ModelClient per conversation. */
+  readonly clients: ClientSource;
   /** Default `127.0.0.1`. */
   readonly host?: string;
   /** Default 8787; 0 picks a free port. */
   readonly port?: number;
   /** Required to listen beyond loopback; callers send it as `x-modeltap-key`. */
   readonly accessKey?: string;
-  /** Proxy-held credentials replacing the caller's `Authorization`. Default: pass the caller's through. */
-  readonly auth?: CredentialSource;
   /** Largest request body, in bytes. Default 64 MiB (long Codex histories with images fit). */
   readonly maxBodyBytes?: number;
   /** Longest pause while receiving a request body, in ms. Default 30000. */
   readonly bodyTimeoutMs?: number;
-  /** Transport retries before the first upstream byte. Default 4. */
-  readonly requestMaxRetries?: number;
-  /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
-  readonly streamIdleTimeoutMs?: number;
-  /** Conversations kept (one ModelClient each). Default 1024. */
-  readonly maxConversations?: number;
-  /** Records every request and upstream call. Default: nothing. */
+  /** Records every request and upstream call, already composed (OTel, summary, guard). Default: nothing. */
   readonly telemetry?: ProxyTelemetry;
   /** Serves `GET /metrics` on the proxy's port when set. */
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Records the run summary served at `GET /modeltap/summary`. Default: a new recorder. */
-  readonly summary?: SummaryRecorder;
+  /** Served at `GET /modeltap/summary` when set. */
+  readonly summary?: { summary(): unknown };
   /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
@@ -85,34 +80,23 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       `refusing to listen on ${host} without an access key: anyone who can reach it could spend your credentials. Set --access-key (or MODELTAP_ACCESS_KEY), or listen on 127.0.0.1.`,
     );
   }
-  const clients = new ClientCache(
-    (conversationId) =>
-      new ModelClient({
-        provider: {
-          baseUrl: options.upstream,
-          requestMaxRetries: options.requestMaxRetries ?? 4,
-          streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
-        },
-        ...(options.auth ? { auth: options.auth } : {}),
-        ...(conversationId === undefined ? {} : { conversationId }),
-      }),
-    { maxEntries: options.maxConversations ?? 1024 },
-  );
+  const clients = options.clients;
   const active = new Set<AbortController>();
-  const summary = options.summary ?? new SummaryRecorder('proxy');
-  const telemetry = composeTelemetry([...(options.telemetry ? [options.telemetry] : []), summaryTelemetry(summary)]);
+  const telemetry = options.telemetry ?? noopTelemetry;
+  const accessKey = new AccessKey(options.accessKey);
+  const track = (controller: AbortController): (() => void) => {
+    active.add(controller);
+    return () => active.delete(controller);
+  };
   const listener = createProxyListener({
-    summary,
     clients,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
-    track: (controller) => {
-      active.add(controller);
-      return () => active.delete(controller);
-    },
+    track,
     upstream: upstreamEndpoint(options.upstream),
-    ...(options.accessKey ? { accessKey: options.accessKey } : {}),
+    accessKey,
     telemetry,
+    ...(options.summary ? { summary: options.summary } : {}),
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
   });
   const sockets = new Set<Socket>();
@@ -141,13 +125,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     createUpgradeHandler({
       clients,
       telemetry,
-      accessKey: options.accessKey,
+      accessKey,
       httpBridge: options.wsBridge ?? false,
       upstream: upstreamEndpoint(options.upstream),
-      track: (controller) => {
-        active.add(controller);
-        return () => active.delete(controller);
-      },
+      track,
       log: options.log,
       maxFrameBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     }),

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -6,7 +5,9 @@ import { ModelClientError } from '../client/errors.js';
 import { headerValue } from '../client/header-map.js';
 import type { UpstreamWebSocket, WsFrame } from '../client/upstream-websocket.js';
 import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import type { ClientCache } from './client-cache.js';
+import type { AccessKey } from './access-key.js';
+import { MISSING_KEY_MESSAGE } from './access-key.js';
+import type { ClientSource } from './client-source.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
 import { conversationFromHeaders } from './request-facts.js';
@@ -14,9 +15,9 @@ import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
 export interface UpgradeContext {
-  readonly clients: ClientCache;
+  readonly clients: ClientSource;
   readonly telemetry: ProxyTelemetry;
-  readonly accessKey: string | undefined;
+  readonly accessKey: AccessKey;
   /** Serve WebSocket callers from an HTTP-only upstream (`--ws-bridge`). */
   readonly httpBridge: boolean;
   readonly upstream: { readonly address: string; readonly port: number };
@@ -43,14 +44,6 @@ function refuse(socket: Duplex, status: number, code: string, message: string, e
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 }
 
-function keyMatches(expected: string | undefined, given: string | string[] | undefined): boolean {
-  if (expected === undefined) return true;
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * Handles WebSocket upgrades on `/v1/responses`: opens the upstream socket through the core (the
  * caller's headers, modeltap's credentials, 401 recovery), answers the caller's handshake only
@@ -69,8 +62,8 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
       refuse(socket, 404, 'not_found', `Invalid URL (GET ${url.pathname})`);
       return;
     }
-    if (!keyMatches(ctx.accessKey, req.headers['x-modeltap-key'])) {
-      refuse(socket, 401, 'missing_access_key', 'This modeltap requires its access key in the x-modeltap-key header.');
+    if (!ctx.accessKey.admits(req.headers)) {
+      refuse(socket, 401, 'missing_access_key', MISSING_KEY_MESSAGE);
       return;
     }
     const rt = ctx.telemetry.startRequest({

@@ -6,7 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { otelKit, waitForServerSpans } from '../../helpers/otel-kit.js';
 
@@ -17,7 +18,7 @@ const MAX_BODY = 1024 * 1024;
 
 beforeAll(async () => {
   sim = await startSim();
-  proxy = await startProxy({ upstream: `${sim.url}/v1`, port: 0, maxBodyBytes: MAX_BODY, requestMaxRetries: 0 });
+  proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, maxBodyBytes: MAX_BODY, requestMaxRetries: 0 });
 });
 afterAll(async () => {
   await agent.close();
@@ -228,7 +229,7 @@ describe('the upstream cannot be changed by a caller', () => {
 describe('caller faults', () => {
   it('a caller that sends half a body and stalls is timed out with 408, counted, and modeltap keeps serving', async () => {
     const kit = otelKit();
-    const stalling = await startProxy({ upstream: `${sim.url}/v1`, port: 0, bodyTimeoutMs: 300, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+    const stalling = await createProxy({ upstream: `${sim.url}/v1`, port: 0, bodyTimeoutMs: 300, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     try {
       const url = new URL(stalling.url);
       const answer = await new Promise<string>((resolve) => {

@@ -4,7 +4,8 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { completed, frame, reset, sse, startFakeUpstream, type FakeUpstream, type Handler } from '../../helpers/fake-upstream.js';
 import { startFakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
 import { otelKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
@@ -32,11 +33,11 @@ interface Setup {
   kit: OtelKit;
 }
 
-async function through(handlers: Handler | Handler[], extra: Partial<Parameters<typeof startProxy>[0]> = {}): Promise<Setup> {
+async function through(handlers: Handler | Handler[], extra: Partial<Parameters<typeof createProxy>[0]> = {}): Promise<Setup> {
   baseline = handles();
   const kit = otelKit();
   const upstream = await startFakeUpstream(handlers);
-  const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 2, streamIdleTimeoutMs: 2000, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  const proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 2, streamIdleTimeoutMs: 2000, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
   stop.push(() => kit.runtime.shutdown(), () => upstream.close(), () => proxy.shutdown(0));
   return { proxy, upstream, kit };
 }
@@ -83,7 +84,7 @@ describe('upstream fault matrix', () => {
     const deadUrl = gone.url;
     await gone.close();
     await proxy.shutdown(0);
-    const lonely = await startProxy({ upstream: `${deadUrl}/v1`, port: 0, requestMaxRetries: 2, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+    const lonely = await createProxy({ upstream: `${deadUrl}/v1`, port: 0, requestMaxRetries: 2, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     stop.push(() => lonely.shutdown(0));
     const reply = await post(lonely);
     expect(reply.status).toBe(502);
@@ -259,7 +260,7 @@ describe('upstream fault matrix', () => {
       conn.socket.terminate();
     });
     const kit = otelKit();
-    const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+    const proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     stop.push(() => kit.runtime.shutdown(), () => upstream.close(), () => proxy.shutdown(0));
     const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`);
     const frames: string[] = [];
@@ -299,7 +300,7 @@ describe('caller faults', () => {
   it('a WebSocket caller that goes away mid-turn: the upstream socket is closed within a second', async () => {
     baseline = handles();
     const upstream = await startFakeWsUpstream((_r, send) => send({ type: 'response.created', response: { id: 'r' } }));
-    const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    const proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0 });
     stop.push(() => upstream.close(), () => proxy.shutdown(0));
     const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`);
     await new Promise((r) => ws.once('open', r));

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 
 let sim: Sim;
@@ -12,7 +13,7 @@ const agent = new Agent({ connections: 1000, keepAliveTimeout: 1000 });
 
 beforeAll(async () => {
   sim = await startSim({ events: 10, gapMs: 2 });
-  proxy = await startProxy({ upstream: `${sim.url}/v1`, port: 0 });
+  proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0 });
 });
 afterAll(async () => {
   await agent.close();

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { zstdCompress } from '../../../src/client/zstd.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
@@ -13,7 +14,7 @@ let proxy: ProxyServer;
 
 beforeAll(async () => {
   sim = await startSim({ events: 5 });
-  proxy = await startProxy({ upstream: `${sim.url}/v1`, port: 0, streamIdleTimeoutMs: 500, maxBodyBytes: 1024 * 1024, requestMaxRetries: 2 });
+  proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, streamIdleTimeoutMs: 500, maxBodyBytes: 1024 * 1024, requestMaxRetries: 2 });
 });
 afterAll(async () => {
   await proxy.shutdown(0);
@@ -133,7 +134,7 @@ describe('when the head goes out', () => {
       res.flushHeaders();
       setTimeout(() => res.end(contentType === 'application/json' ? '{"id":"resp_1","object":"response","output":[]}' : completedFrame), 150);
     });
-    const slow = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    const slow = await createProxy({ upstream: `${upstream.url}/v1`, port: 0 });
     try {
       const { port } = new URL(slow.url);
       const socket = connect(Number(port), '127.0.0.1');
@@ -205,7 +206,7 @@ describe('errors before the first byte', () => {
     const dead = await startFakeUpstream(() => undefined);
     const url = dead.url;
     await dead.close();
-    const lonely = await startProxy({ upstream: `${url}/v1`, port: 0, requestMaxRetries: 1 });
+    const lonely = await createProxy({ upstream: `${url}/v1`, port: 0, requestMaxRetries: 1 });
     try {
       const reply = await call(lonely.url, '/v1/responses', post({ model: 'm', input: 'x', stream: true }));
       expect(reply.status).toBe(502);
@@ -278,11 +279,11 @@ describe('errors after the first byte', () => {
 
 describe('listening safely', () => {
   it('refuses a non-loopback address without an access key', async () => {
-    await expect(startProxy({ upstream: `${sim.url}/v1`, host: '0.0.0.0', port: 0 })).rejects.toThrow(/access key/);
+    await expect(createProxy({ upstream: `${sim.url}/v1`, host: '0.0.0.0', port: 0 })).rejects.toThrow(/access key/);
   });
 
   it('enforces the access key when one is set, and never forwards it', async () => {
-    const guarded = await startProxy({ upstream: `${sim.url}/v1`, port: 0, accessKey: 'k-123' });
+    const guarded = await createProxy({ upstream: `${sim.url}/v1`, port: 0, accessKey: 'k-123' });
     try {
       const denied = await call(guarded.url, '/v1/responses', post({ model: 'm', input: 'x' }));
       expect(denied.status).toBe(401);
@@ -300,7 +301,7 @@ describe('listening safely', () => {
 
 describe('the access key on modeltap routes', () => {
   it('guards /modeltap/summary and /metrics, and never echoes a credential in an error body', async () => {
-    const guarded = await startProxy({ upstream: `${sim.url}/v1`, port: 0, accessKey: 'k-xyz', metricsHandler: (_req, res) => res.end('ok') });
+    const guarded = await createProxy({ upstream: `${sim.url}/v1`, port: 0, accessKey: 'k-xyz', metricsHandler: (_req, res) => res.end('ok') });
     try {
       for (const path of ['/modeltap/summary', '/metrics']) {
         expect((await call(guarded.url, path)).status, path).toBe(401);

@@ -2,7 +2,8 @@
 // the HTTP bridge, and the telemetry of a connection.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { BRIDGE_HISTORY } from '../../../src/proxy/websocket-http-bridge.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { startFakeWsUpstream, simpleTurns, type FakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
@@ -15,8 +16,8 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function proxyTo(upstream: string, extra: Partial<Parameters<typeof startProxy>[0]> = {}): Promise<ProxyServer> {
-  const proxy = await startProxy({ upstream, port: 0, ...extra });
+async function proxyTo(upstream: string, extra: Partial<Parameters<typeof createProxy>[0]> = {}): Promise<ProxyServer> {
+  const proxy = await createProxy({ upstream, port: 0, ...extra });
   cleanup.push(() => proxy.shutdown(0));
   return proxy;
 }

@@ -7,7 +7,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthFileCredentials } from '../../../src/index.js';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { simText } from '../../../src/sim/sim-payloads.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import { DURATION_BUCKETS, FINE_BUCKETS, HTTP_BUCKETS, TOKEN_BUCKETS } from '../../../src/telemetry/otel/instruments.js';
@@ -34,15 +35,15 @@ interface Setup {
 async function setup(options: { detail?: TraceDetail; captureContent?: boolean; events?: number } = {}): Promise<Setup> {
   const kit = otelKit(options);
   const sim = await startSim({ events: options.events ?? 4, usage: { inputTokens: 42, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 2 } });
-  const proxy = await startProxy({ upstream: `${sim.url}/v1`, port: 0, requestMaxRetries: 2, streamIdleTimeoutMs: 400, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, requestMaxRetries: 2, streamIdleTimeoutMs: 400, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
   cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
   return { kit, proxy, sim };
 }
 
-async function withUpstream(handlers: Parameters<typeof startFakeUpstream>[0], extra: Partial<Parameters<typeof startProxy>[0]> = {}): Promise<{ kit: OtelKit; proxy: ProxyServer; upstream: FakeUpstream }> {
+async function withUpstream(handlers: Parameters<typeof startFakeUpstream>[0], extra: Partial<Parameters<typeof createProxy>[0]> = {}): Promise<{ kit: OtelKit; proxy: ProxyServer; upstream: FakeUpstream }> {
   const kit = otelKit();
   const upstream = await startFakeUpstream(handlers);
-  const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 0, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  const proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 0, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
   cleanup.push(() => upstream.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
   return { kit, proxy, upstream };
 }

@@ -1,0 +1,51 @@
+import type { CredentialSource } from '../client/auth.js';
+import { ModelClient } from '../client/model-client.js';
+import { SummaryRecorder } from '../summary/summary-recorder.js';
+import { ClientCache } from '../proxy/client-cache.js';
+import { startProxy, type ProxyOptions, type ProxyServer } from '../proxy/server.js';
+import { summaryTelemetry } from '../proxy/summary-telemetry.js';
+import { composeTelemetry } from '../telemetry/compose-telemetry.js';
+import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
+
+/** What {@link createProxy} builds a proxy from: the server's settings plus the upstream's. */
+export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' | 'summary'> {
+  /** Proxy-held credentials replacing the caller's `Authorization`. Default: pass the caller's through. */
+  readonly auth?: CredentialSource;
+  /** Transport retries before the first upstream byte. Default 4. */
+  readonly requestMaxRetries?: number;
+  /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
+  readonly streamIdleTimeoutMs?: number;
+  /** Conversations kept (one ModelClient each). Default 1024. */
+  readonly maxConversations?: number;
+  /** Records every request and upstream call (the OpenTelemetry layer). Default: nothing. */
+  readonly telemetry?: ProxyTelemetry;
+  /** Records the run summary served at `GET /modeltap/summary`. Default: a new recorder. */
+  readonly summary?: SummaryRecorder;
+}
+
+/**
+ * The composition root of `modeltap serve` (and of anyone embedding the proxy): builds the
+ * ModelClients, the run summary and the telemetry fan-out, then starts the server with them.
+ */
+export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
+  const { auth, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, ...server } = config;
+  const clients = new ClientCache(
+    (conversationId) =>
+      new ModelClient({
+        provider: {
+          baseUrl: config.upstream,
+          requestMaxRetries: requestMaxRetries ?? 4,
+          streamIdleTimeoutMs: streamIdleTimeoutMs ?? 300_000,
+        },
+        ...(auth ? { auth } : {}),
+        ...(conversationId === undefined ? {} : { conversationId }),
+      }),
+    { maxEntries: maxConversations ?? 1024 },
+  );
+  const summary = given ?? new SummaryRecorder('proxy');
+  const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary)]);
+  return startProxy({ ...server, clients, telemetry: composed, summary }).catch((error: unknown) => {
+    clients.close();
+    throw error;
+  });
+}
