@@ -80,6 +80,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     proxy = await startProxy({
       upstream,
       log,
+      onTelemetryError: runtime.onTelemetryError,
       summary,
       wsBridge: values['ws-bridge'] === true,
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),

@@ -8,6 +8,7 @@ import { createProxyListener } from './app.js';
 import { ClientCache } from './client-cache.js';
 import { SummaryRecorder } from '../bench/summary.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
+import { guardTelemetry, TelemetryFaults } from '../telemetry/guarded-telemetry.js';
 import { summaryTelemetry } from './summary-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
 import { errorBody } from './proxy-error.js';
@@ -44,6 +45,8 @@ export interface ProxyOptions {
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
   readonly log?: (line: string) => void;
+  /** Counts a telemetry call that threw (caught; `modeltap.telemetry.errors`). Default: not counted. */
+  readonly onTelemetryError?: (method: string, errorType: string) => void;
 }
 
 /** A running proxy. */
@@ -100,7 +103,9 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   );
   const active = new Set<AbortController>();
   const summary = options.summary ?? new SummaryRecorder('proxy');
-  const telemetry = composeTelemetry([...(options.telemetry ? [options.telemetry] : []), summaryTelemetry(summary)]);
+  // Each part behind the guard of its own: one that throws neither breaks a request nor starves the others.
+  const faults = new TelemetryFaults({ count: options.onTelemetryError, log: options.log });
+  const telemetry = composeTelemetry([...(options.telemetry ? [options.telemetry] : []), summaryTelemetry(summary)].map((part) => guardTelemetry(part, faults)));
   const listener = createProxyListener({
     summary,
     clients,
