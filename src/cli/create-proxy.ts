@@ -5,6 +5,7 @@ import { ClientCache } from '../proxy/client-cache.js';
 import { startProxy, type ProxyOptions, type ProxyServer } from '../proxy/server.js';
 import { summaryTelemetry } from '../proxy/summary-telemetry.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
+import { guardTelemetry, TelemetryFaults } from '../telemetry/guarded-telemetry.js';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 
 /** What {@link createProxy} builds a proxy from: the server's settings plus the upstream's. */
@@ -21,6 +22,8 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' 
   readonly telemetry?: ProxyTelemetry;
   /** Records the run summary served at `GET /modeltap/summary`. Default: a new recorder. */
   readonly summary?: SummaryRecorder;
+  /** Counts a telemetry call that threw (caught; `modeltap.telemetry.errors`). Default: not counted. */
+  readonly onTelemetryError?: (method: string, errorType: string) => void;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' 
  * ModelClients, the run summary and the telemetry fan-out, then starts the server with them.
  */
 export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
-  const { auth, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, ...server } = config;
+  const { auth, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, onTelemetryError, ...server } = config;
   const clients = new ClientCache(
     (conversationId) =>
       new ModelClient({
@@ -43,7 +46,9 @@ export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
     { maxEntries: maxConversations ?? 1024 },
   );
   const summary = given ?? new SummaryRecorder('proxy');
-  const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary)]);
+  // Each part behind a guard of its own: one that throws neither breaks a request nor starves the others.
+  const faults = new TelemetryFaults({ count: onTelemetryError, log: server.log });
+  const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary)].map((part) => guardTelemetry(part, faults)));
   return startProxy({ ...server, clients, telemetry: composed, summary }).catch((error: unknown) => {
     clients.close();
     throw error;

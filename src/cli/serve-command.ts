@@ -81,6 +81,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     proxy = await createProxy({
       upstream,
       log,
+      onTelemetryError: runtime.onTelemetryError,
       summary,
       wsBridge: values['ws-bridge'] === true,
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),

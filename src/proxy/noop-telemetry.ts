@@ -1,17 +1,2 @@
-import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-
-const noopRequest: RequestTelemetry = {
-  hooks: {},
-  startOperation: () => undefined,
-  onHead: () => undefined,
-  onEvent: () => undefined,
-  onWrite: () => undefined,
-  onError: () => undefined,
-  startTurn: () => undefined,
-  endTurn: () => undefined,
-  onFallback: () => undefined,
-  end: () => undefined,
-};
-
-/** Telemetry that records nothing (OTEL_SDK_DISABLED, or none configured). */
-export const noopTelemetry: ProxyTelemetry = { startRequest: () => noopRequest };
+// The no-op lives beside the guard that falls back to it; the proxy keeps importing it from here.
+export { noopTelemetry } from '../telemetry/noop-telemetry.js';

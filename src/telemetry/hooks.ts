@@ -52,8 +52,8 @@ export type WsPoll =
   | { readonly kind: 'error'; readonly error: { readonly kind: string; readonly message: string } };
 
 /**
- * The four hooks. Every one is optional; a hook that throws is caught and ignored by the core, so
- * telemetry can never break a request.
+ * The four hooks. Every one is optional; a hook that throws is caught and ignored by the core (and
+ * counted, when the proxy calls it), so telemetry can never break a request.
  */
 export interface TelemetryHooks {
   /**

@@ -49,7 +49,10 @@ export interface RequestOutcome {
   readonly errorType?: string;
 }
 
-/** Telemetry of one proxied request. Every method must be cheap and must never throw. */
+/**
+ * Telemetry of one proxied request. Every method must be cheap and should never throw; the proxy
+ * calls it through `guardTelemetry`, which catches and counts what it throws all the same.
+ */
 export interface RequestTelemetry {
   /** Hooks for the core calls made for this request. */
   readonly hooks: TelemetryHooks;

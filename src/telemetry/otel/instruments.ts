@@ -62,6 +62,7 @@ export const METRICS = {
   authRecoveries: { name: 'modeltap.auth.recoveries', kind: 'counter', unit: '{step}', description: '401 recovery steps.', attributes: ['step', 'outcome'] },
   wsFallbacks: { name: 'modeltap.websocket.fallbacks', kind: 'counter', unit: '{fallback}', description: 'WebSocket to HTTP fallbacks.', attributes: ['reason'] },
   telemetryDropped: { name: 'modeltap.telemetry.dropped', kind: 'counter', unit: '{item}', description: 'Spans and metric exports dropped because the exporter was full, down or slow.', attributes: ['signal', 'reason'] },
+  telemetryErrors: { name: 'modeltap.telemetry.errors', kind: 'counter', unit: '{error}', description: 'Telemetry calls that threw: caught, the request unaffected (the first of each kind is logged).', attributes: ['modeltap.telemetry.method', 'error.type'] },
 } as const satisfies Record<string, MetricSpec>;
 
 /** The created instruments, by the keys of {@link METRICS}. */

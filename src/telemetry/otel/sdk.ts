@@ -80,6 +80,8 @@ export interface TelemetryRuntime {
   readonly telemetry: ProxyTelemetry | undefined;
   /** Serves Prometheus text, when enabled. */
   readonly metricsHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Counts a telemetry call that threw, in `modeltap.telemetry.errors` (the guard's `count`). */
+  readonly onTelemetryError: (method: string, errorType: string) => void;
   /** Exports what is buffered now. */
   forceFlush(): Promise<void>;
   /** Flushes and stops every exporter (bounded by their timeouts). */
@@ -161,7 +163,7 @@ function countingMetricExporter(inner: PushMetricExporter, dropped: () => FastIn
  * dropped telemetry, counted in `modeltap.telemetry.dropped`.
  */
 export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
-  if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
+  if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, onTelemetryError: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }))
     .merge(detectResources({ detectors: [envDetector] }));
@@ -169,6 +171,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
   const droppedCounter = fast.instrument(METRICS.telemetryDropped);
   const dropped = (): FastInstrument => droppedCounter;
+  const errorsCounter = fast.instrument(METRICS.telemetryErrors);
   const pending = { count: 0 };
   const traceExporter = config.spanExporter ?? (config.otlpTraces === undefined ? undefined : config.otlpTraces === 'http/json' ? new OtlpTracesJson() : new OtlpTracesProto());
   const batch: SpanBatchConfig = { ...DEFAULT_SPAN_BATCH, ...config.spanBatch };
@@ -214,6 +217,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   return {
     telemetry,
     metricsHandler: prometheus === undefined ? undefined : prometheusHandler(prometheus),
+    onTelemetryError: (method, errorType) => errorsCounter.add(1, { 'modeltap.telemetry.method': method, 'error.type': errorType }),
     forceFlush: async () => {
       await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },
