@@ -6,6 +6,7 @@ import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ClientCache } from './client-cache.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
+import { isRetryableRequest } from './retryable-request.js';
 import { waitForDrain } from '../util/wait-for-drain.js';
 import { conversationFromHeaders, inspectRequest, type RequestFacts } from './request-facts.js';
 
@@ -143,6 +144,7 @@ async function forwardTracked(
         query: target.query,
         headers: outgoingHeaders(req, target.route),
         ...(body === undefined ? {} : { body }),
+        ...(isRetryableRequest(target.route !== 'passthrough', method, req.headers) ? {} : { maxRetries: 0 }),
       },
     },
     { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true },
