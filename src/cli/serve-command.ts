@@ -1,6 +1,7 @@
 import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type CredentialSource } from '../client/auth.js';
 import { ConfigError, startProxy, type ProxyServer } from '../proxy/server.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
+import { createUpstreamDispatcher, DEFAULT_UPSTREAM_CONNECTIONS } from '../client/http-transport.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
 import { writeFileSync } from 'node:fs';
 import { SummaryRecorder } from '../bench/summary.js';
@@ -21,6 +22,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'max-body-bytes', env: 'MODELTAP_MAX_BODY_BYTES', kind: 'integer', value: 'N', min: 1, help: 'Largest request body accepted (413 above).', defaultText: '67108864' },
   { name: 'body-timeout-ms', env: 'MODELTAP_BODY_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest pause while receiving a request body (408).', defaultText: '30000' },
   { name: 'request-max-retries', env: 'MODELTAP_REQUEST_MAX_RETRIES', kind: 'integer', value: 'N', help: 'Upstream retries on 5xx and network errors, before the first byte (model calls, idempotent methods, or with an Idempotency-Key).', defaultText: '4' },
+  { name: 'upstream-connections', env: 'MODELTAP_UPSTREAM_CONNECTIONS', kind: 'integer', value: 'N', min: 1, help: 'Upstream connections per origin, i.e. concurrent upstream streams before the next one queues.', defaultText: String(DEFAULT_UPSTREAM_CONNECTIONS) },
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
@@ -75,10 +77,13 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   } else {
     upstream = upstreamUrl(upstreamFlag);
   }
+  const connections = values['upstream-connections'] as number | undefined;
+  const dispatcher = createUpstreamDispatcher(connections === undefined ? {} : { connections });
   let proxy: ProxyServer;
   try {
     proxy = await startProxy({
       upstream,
+      dispatcher,
       log,
       summary,
       wsBridge: values['ws-bridge'] === true,
@@ -124,7 +129,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       }
       void proxy
         .shutdown(grace)
-        .then(() => Promise.allSettled([sim?.close(), metricsServer?.close()]))
+        .then(() => Promise.allSettled([sim?.close(), metricsServer?.close(), dispatcher.close()]))
         .then(() => {
           if (summaryFile !== undefined) writeFileSync(summaryFile, `${JSON.stringify(summary.summary())}\n`);
         })

@@ -34,11 +34,37 @@ export interface SendOptions {
   readonly random: () => number;
 }
 
+/**
+ * Upstream connections per origin, by default 8192. A stream holds its connection for its whole
+ * life (minutes for a Codex turn), so this is the number of concurrent streams before the next
+ * one waits in a queue: twice the 4,096 a proxy is meant to carry, and still a bound, so that
+ * a runaway caller meets a queue rather than running the process out of file descriptors.
+ */
+export const DEFAULT_UPSTREAM_CONNECTIONS = 8192;
+
+/** How long an idle upstream connection is kept for reuse, in ms (4000; below the 5 s many servers keep). */
+export const UPSTREAM_KEEP_ALIVE_MS = 4_000;
+
+/** Options of {@link createUpstreamDispatcher}. */
+export interface UpstreamPoolOptions {
+  /** Connections per upstream origin. Default {@link DEFAULT_UPSTREAM_CONNECTIONS}. */
+  readonly connections?: number;
+}
+
+/**
+ * An upstream connection pool: `connections` per origin, idle ones kept {@link UPSTREAM_KEEP_ALIVE_MS},
+ * one request per connection at a time (pipelining 1, undici's default: a pipelined request would
+ * wait behind a stream that lasts minutes).
+ */
+export function createUpstreamDispatcher(options: UpstreamPoolOptions = {}): Agent {
+  return new Agent({ keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS, connections: options.connections ?? DEFAULT_UPSTREAM_CONNECTIONS, pipelining: 1 });
+}
+
 let sharedAgent: Agent | undefined;
 
-/** The process-wide connection pool every client uses unless given its own dispatcher. */
+/** The process-wide connection pool every client uses unless given its own dispatcher ({@link createUpstreamDispatcher} defaults). */
 export function defaultDispatcher(): Dispatcher {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 4_000, connections: 256 });
+  sharedAgent ??= createUpstreamDispatcher();
   return sharedAgent;
 }
 

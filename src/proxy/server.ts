@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
 import { ModelClient } from '../client/model-client.js';
 import type { CredentialSource } from '../client/auth.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,6 +29,8 @@ export interface ProxyOptions {
   readonly maxBodyBytes?: number;
   /** Longest pause while receiving a request body, in ms. Default 30000. */
   readonly bodyTimeoutMs?: number;
+  /** The upstream connection pool (the CLI builds it with `createUpstreamDispatcher`). Default: the process-wide one, 8192 connections per origin. */
+  readonly dispatcher?: Dispatcher;
   /** Transport retries before the first upstream byte. Default 4. */
   readonly requestMaxRetries?: number;
   /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
@@ -94,6 +97,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
           streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
         },
         ...(options.auth ? { auth: options.auth } : {}),
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         ...(conversationId === undefined ? {} : { conversationId }),
       }),
     { maxEntries: options.maxConversations ?? 1024 },
