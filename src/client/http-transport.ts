@@ -96,11 +96,37 @@ function toClientError(transport: TransportError, cause: unknown): ModelClientEr
 const decoder = new TextDecoder();
 
 /**
+ * The most of an upstream error body that is read and kept, in bytes (1 MiB): enough for any
+ * real error document, and a bound on what a misbehaving upstream can make modeltap hold. The
+ * rest is not read; the connection is closed instead.
+ */
+export const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+/** Reads a non-2xx body up to {@link MAX_ERROR_BODY_BYTES}; a longer one is cut there and its connection closed. */
+async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = MAX_ERROR_BODY_BYTES - size;
+    if (chunk.length > room) {
+      chunks.push(chunk.subarray(0, room));
+      size += room;
+      // Leaving the loop destroys the body, which closes the connection rather than drain the rest.
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
  * Sends a request with Codex's transport retry loop (spec §4.1): up to `maxRetries` re-sends on
  * 5xx, network errors and timeouts, never on 429, with `backoff(base, attempt + 1)` between them;
  * `onRequest` once per attempt. Only establishing the response is retried: once a 2xx head
- * arrives, its body belongs to the caller. A non-2xx response is read whole and thrown as the
- * mapped {@link ModelClientError}, which keeps its status, headers and body.
+ * arrives, its body belongs to the caller. A non-2xx response is read (up to
+ * {@link MAX_ERROR_BODY_BYTES}) and thrown as the mapped {@link ModelClientError}, which keeps its
+ * status, headers and body.
  */
 export async function sendWithRetries(spec: HttpRequestSpec, options: SendOptions): Promise<OpenResponse> {
   const { hooks, signal } = options;
@@ -144,7 +170,7 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
     }
     let body: Uint8Array;
     try {
-      body = new Uint8Array(await response.body.arrayBuffer());
+      body = await readErrorBody(response.body);
     } catch (error) {
       if (signal?.aborted) throw abortedError(error);
       body = new Uint8Array(0);
