@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeContent } from '../util/decode-content.js';
+import { decodeContent, MAX_DECODED_BYTES } from '../util/decode-content.js';
 import { ProxyError } from './proxy-error.js';
 
 /** What the proxy reads from a model request: routing and telemetry facts, never its content. */
@@ -55,13 +55,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 /**
  * Decodes (zstd, gzip, …) and parses a JSON request body to read its facts. The bytes forwarded
  * upstream are the original ones; this only looks. Throws a 400 `ProxyError` for a body that
- * cannot be decoded or is not a JSON object.
+ * cannot be decoded or is not a JSON object, a 413 `body_too_large` for one that decodes to more
+ * than {@link MAX_DECODED_BYTES}.
  */
 export function inspectRequest(headers: IncomingHttpHeaders, raw: Uint8Array): RequestFacts {
   let decoded: Uint8Array;
   try {
     decoded = decodeContent(raw, first(headers['content-encoding']));
   } catch (cause) {
+    if (cause instanceof RangeError) {
+      throw new ProxyError('body_too_large', 413, `the decoded request body is larger than the limit of ${MAX_DECODED_BYTES} bytes`, { cause });
+    }
     throw new ProxyError('unsupported_content_encoding', 400, `cannot decode the request body: ${(cause as Error).message}`, { cause });
   }
   let body: unknown;

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_ERROR_BODY_BYTES } from '../../../src/client/http-transport.js';
+import { zstdCompress } from '../../../src/client/zstd.js';
 import { startProxy } from '../../../src/proxy/server.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
 
@@ -55,5 +56,23 @@ describe('bounded memory', () => {
     // modeltap closed the upstream connection instead of reading the other 63 MiB.
     expect(await sent).toBeLessThan(TOTAL);
     expect(upstream.calls).toHaveLength(1);
+  });
+
+  it('a 1 GiB zstd bomb (1024 frames of 1 MiB of zeros, ~100 KiB on the wire) is refused with 413 without being inflated', async () => {
+    const frame = Buffer.from(await zstdCompress(Buffer.alloc(1024 * 1024)));
+    const bomb = Buffer.concat(Array.from({ length: 1024 }, () => frame));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const upstream = await startFakeUpstream((_req, res) => res.end());
+    stop.push(() => upstream.close());
+    const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 0 });
+    stop.push(() => proxy.shutdown(0));
+    // The proxy runs in this process: its high-water mark of memory is this process's.
+    const peakBefore = process.resourceUsage().maxRSS * 1024;
+    const res = await fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' }, body: bomb });
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(res.status).toBe(413);
+    expect(body.error).toMatchObject({ code: 'body_too_large', type: 'invalid_request_error', param: null });
+    expect(process.resourceUsage().maxRSS * 1024 - peakBefore).toBeLessThan(256 * 1024 * 1024);
+    expect(upstream.calls).toHaveLength(0);
   });
 });

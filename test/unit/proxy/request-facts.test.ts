@@ -37,6 +37,13 @@ describe('inspectRequest', () => {
     expect(inspectRequest({}, Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}')).includeUsage).toBe(true);
   });
 
+  it('refuses a body that decodes to more than the limit with 413 body_too_large', () => {
+    // gzip members may be concatenated: 65 of 1 MiB each.
+    const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
+    const bomb = Buffer.concat(Array.from({ length: 65 }, () => member));
+    expect(() => inspectRequest({ 'content-encoding': 'gzip' }, bomb)).toThrow(expect.objectContaining({ code: 'body_too_large', status: 413 }));
+  });
+
   it.each([
     [{}, '{"model":', 'invalid_json'],
     [{}, '[1,2]', 'invalid_body'],
