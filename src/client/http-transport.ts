@@ -68,6 +68,26 @@ export function defaultDispatcher(): Dispatcher {
   return sharedAgent;
 }
 
+/**
+ * Bodies from this size (64 KiB) are handed to undici as a one-chunk iterable: undici keeps a
+ * Buffer body referenced until the response ends (minutes, for a stream), an iterable only until
+ * it has been written. Smaller ones keep undici's Buffer path; the bytes on the wire are the same.
+ */
+export const RELEASED_BODY_BYTES = 64 * 1024;
+
+/** A body undici writes once and then lets go: the iterator hands out the bytes and forgets them. */
+class WrittenOnce implements Iterable<Uint8Array> {
+  #bytes: Uint8Array | undefined;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+  *[Symbol.iterator](): Iterator<Uint8Array> {
+    const bytes = this.#bytes;
+    this.#bytes = undefined;
+    if (bytes !== undefined) yield bytes;
+  }
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The error an aborted signal leaves behind. */
@@ -134,12 +154,18 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
     if (signal?.aborted) throw abortedError(signal.reason);
     const extra = hooks.onAttemptStart(attempt, spec);
     const started = performance.now();
+    const bytes = spec.body;
+    const release = bytes instanceof Uint8Array && bytes.byteLength >= RELEASED_BODY_BYTES;
+    let headers = extra === undefined ? spec.headers : { ...spec.headers, ...extra };
+    // undici computes the length of a Buffer itself; an iterable's must be given, or it goes chunked.
+    if (release) headers = { ...headers, 'content-length': String(bytes.byteLength) };
     let response: Dispatcher.ResponseData;
     try {
       response = await request(spec.url, {
         method: spec.method as Dispatcher.HttpMethod,
-        headers: extra === undefined ? spec.headers : { ...spec.headers, ...extra },
-        body: spec.body ?? null,
+        headers,
+        // undici documents Iterable bodies (Dispatcher.md, `body`); its typings leave them out.
+        body: release ? (new WrittenOnce(bytes) as unknown as Uint8Array) : (bytes ?? null),
         dispatcher: options.dispatcher,
         headersTimeout: options.idleTimeoutMs,
         bodyTimeout: options.idleTimeoutMs,

@@ -110,7 +110,7 @@ async function forwardTracked(
   let facts: RequestFacts | undefined;
   try {
     if (hasBody) body = await readBody(req, ctx.maxBodyBytes, ctx.bodyTimeoutMs);
-    if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0));
+    if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0), { content: target.telemetry.allEvents === true });
   } catch (error) {
     const proxyError = error instanceof ProxyError ? error : new ProxyError('invalid_body', 400, 'could not read the request body', { cause: error });
     target.telemetry.onError(proxyError.code);
@@ -132,7 +132,7 @@ async function forwardTracked(
       originator: facts.originator,
       serverAddress: ctx.upstream.address,
       serverPort: ctx.upstream.port,
-      body: facts.body,
+      body: facts.telemetryBody,
     });
   }
   const client = ctx.clients.get(facts?.conversationId ?? conversationFromHeaders(req.headers));
@@ -149,6 +149,9 @@ async function forwardTracked(
     },
     { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true },
   );
+  // The stream holds the body until the upstream head arrives (for retries); nothing else may.
+  body = undefined;
+  facts = undefined;
   const sentAt = performance.now();
   let head;
   try {

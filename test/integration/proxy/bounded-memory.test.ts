@@ -62,7 +62,9 @@ describe('bounded memory', () => {
     const frame = Buffer.from(await zstdCompress(Buffer.alloc(1024 * 1024)));
     const bomb = Buffer.concat(Array.from({ length: 1024 }, () => frame));
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    const upstream = await startFakeUpstream((_req, res) => res.end());
+    const upstream = await startFakeUpstream((_req, res) => {
+      res.end();
+    });
     stop.push(() => upstream.close());
     const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, requestMaxRetries: 0 });
     stop.push(() => proxy.shutdown(0));

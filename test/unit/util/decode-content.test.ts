@@ -16,7 +16,7 @@ function rleBlock(size: number, byte: number, last: boolean): Buffer {
 
 /** One zstd frame that declares no size and decodes to `blocks` × 128 KiB of `byte`. */
 function unsizedFrame(blocks: number, byte = 0x20): Buffer {
-  const parts = [UNSIZED_HEADER];
+  const parts: Buffer[] = [UNSIZED_HEADER];
   for (let i = 0; i < blocks; i++) parts.push(rleBlock(128 * 1024, byte, i === blocks - 1));
   return Buffer.concat(parts);
 }
