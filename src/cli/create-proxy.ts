@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { CredentialSource } from '../client/auth.js';
 import { ModelClient } from '../client/model-client.js';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
@@ -12,6 +13,8 @@ import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' | 'summary'> {
   /** Proxy-held credentials replacing the caller's `Authorization`. Default: pass the caller's through. */
   readonly auth?: CredentialSource;
+  /** The upstream connection pool (the CLI builds it with `createUpstreamDispatcher`). Default: the process-wide one, 8192 connections per origin. */
+  readonly dispatcher?: Dispatcher;
   /** Transport retries before the first upstream byte. Default 4. */
   readonly requestMaxRetries?: number;
   /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
@@ -31,7 +34,7 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' 
  * ModelClients, the run summary and the telemetry fan-out, then starts the server with them.
  */
 export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
-  const { auth, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, onTelemetryError, ...server } = config;
+  const { auth, dispatcher, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, onTelemetryError, ...server } = config;
   const clients = new ClientCache(
     (conversationId) =>
       new ModelClient({
@@ -41,6 +44,7 @@ export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
           streamIdleTimeoutMs: streamIdleTimeoutMs ?? 300_000,
         },
         ...(auth ? { auth } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
         ...(conversationId === undefined ? {} : { conversationId }),
       }),
     { maxEntries: maxConversations ?? 1024 },

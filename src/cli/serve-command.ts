@@ -2,6 +2,7 @@ import { AuthFileCredentials, CommandCredentials, EnvVarCredentials, type Creden
 import { ConfigError, type ProxyServer } from '../proxy/server.js';
 import { createProxy } from './create-proxy.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
+import { createUpstreamDispatcher, DEFAULT_UPSTREAM_CONNECTIONS } from '../client/http-transport.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
 import { writeFileSync } from 'node:fs';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
@@ -21,7 +22,8 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'auth-command', env: 'MODELTAP_AUTH_COMMAND', kind: 'string', value: 'CMD', help: 'Use the token this shell command prints (re-run on a 401).' },
   { name: 'max-body-bytes', env: 'MODELTAP_MAX_BODY_BYTES', kind: 'integer', value: 'N', min: 1, help: 'Largest request body accepted (413 above).', defaultText: '67108864' },
   { name: 'body-timeout-ms', env: 'MODELTAP_BODY_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest pause while receiving a request body (408).', defaultText: '30000' },
-  { name: 'request-max-retries', env: 'MODELTAP_REQUEST_MAX_RETRIES', kind: 'integer', value: 'N', help: 'Upstream retries on 5xx and network errors, before the first byte.', defaultText: '4' },
+  { name: 'request-max-retries', env: 'MODELTAP_REQUEST_MAX_RETRIES', kind: 'integer', value: 'N', help: 'Upstream retries on 5xx and network errors, before the first byte (model calls, idempotent methods, or with an Idempotency-Key).', defaultText: '4' },
+  { name: 'upstream-connections', env: 'MODELTAP_UPSTREAM_CONNECTIONS', kind: 'integer', value: 'N', min: 1, help: 'Upstream connections per origin, i.e. concurrent upstream streams before the next one queues.', defaultText: String(DEFAULT_UPSTREAM_CONNECTIONS) },
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
@@ -76,10 +78,13 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   } else {
     upstream = upstreamUrl(upstreamFlag);
   }
+  const connections = values['upstream-connections'] as number | undefined;
+  const dispatcher = createUpstreamDispatcher(connections === undefined ? {} : { connections });
   let proxy: ProxyServer;
   try {
     proxy = await createProxy({
       upstream,
+      dispatcher,
       log,
       onTelemetryError: runtime.onTelemetryError,
       summary,
@@ -126,7 +131,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       }
       void proxy
         .shutdown(grace)
-        .then(() => Promise.allSettled([sim?.close(), metricsServer?.close()]))
+        .then(() => Promise.allSettled([sim?.close(), metricsServer?.close(), dispatcher.close()]))
         .then(() => {
           if (summaryFile !== undefined) writeFileSync(summaryFile, `${JSON.stringify(summary.summary())}\n`);
         })

@@ -4,7 +4,7 @@ import { ModelClientError } from './errors.js';
 import type { HookFanout } from './hook-fanout.js';
 import { sendWithRetries, type HttpRequestSpec, type OpenResponse } from './http-transport.js';
 import type { ModelInfo, ReasoningEffort, ReasoningSummary, Verbosity } from './model-info.js';
-import type { ProviderConfig } from './provider.js';
+import { clampRetries, type ProviderConfig } from './provider.js';
 
 /**
  * Where a session comes from (Codex's `SessionSource`). Sub-agents send `x-openai-subagent` with
@@ -81,6 +81,8 @@ export interface OpenOptions {
   readonly signal: AbortSignal | undefined;
   /** Run the 401 recovery loop (§4.5). Compact does not (§2.5). */
   readonly recoverUnauthorized: boolean;
+  /** Transport retries in place of the provider's `requestMaxRetries`. Default: the provider's. */
+  readonly maxRetries?: number | undefined;
 }
 
 /**
@@ -128,7 +130,7 @@ export function openHttp(
 ): Promise<OpenResponse> {
   return withUnauthorizedRecovery(ctx, options.hooks, options.recoverUnauthorized, async (creds) =>
     sendWithRetries(await build(creds), {
-      maxRetries: ctx.provider.requestMaxRetries,
+      maxRetries: clampRetries(options.maxRetries, ctx.provider.requestMaxRetries),
       baseDelayMs: ctx.provider.retryBaseDelayMs,
       idleTimeoutMs: ctx.provider.streamIdleTimeoutMs,
       dispatcher: ctx.dispatcher,

@@ -34,12 +34,58 @@ export interface SendOptions {
   readonly random: () => number;
 }
 
+/**
+ * Upstream connections per origin, by default 8192. A stream holds its connection for its whole
+ * life (minutes for a Codex turn), so this is the number of concurrent streams before the next
+ * one waits in a queue: twice the 4,096 a proxy is meant to carry, and still a bound, so that
+ * a runaway caller meets a queue rather than running the process out of file descriptors.
+ */
+export const DEFAULT_UPSTREAM_CONNECTIONS = 8192;
+
+/** How long an idle upstream connection is kept for reuse, in ms (4000; below the 5 s many servers keep). */
+export const UPSTREAM_KEEP_ALIVE_MS = 4_000;
+
+/** Options of {@link createUpstreamDispatcher}. */
+export interface UpstreamPoolOptions {
+  /** Connections per upstream origin. Default {@link DEFAULT_UPSTREAM_CONNECTIONS}. */
+  readonly connections?: number;
+}
+
+/**
+ * An upstream connection pool: `connections` per origin, idle ones kept {@link UPSTREAM_KEEP_ALIVE_MS},
+ * one request per connection at a time (pipelining 1, undici's default: a pipelined request would
+ * wait behind a stream that lasts minutes).
+ */
+export function createUpstreamDispatcher(options: UpstreamPoolOptions = {}): Agent {
+  return new Agent({ keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS, connections: options.connections ?? DEFAULT_UPSTREAM_CONNECTIONS, pipelining: 1 });
+}
+
 let sharedAgent: Agent | undefined;
 
-/** The process-wide connection pool every client uses unless given its own dispatcher. */
+/** The process-wide connection pool every client uses unless given its own dispatcher ({@link createUpstreamDispatcher} defaults). */
 export function defaultDispatcher(): Dispatcher {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 4_000, connections: 256 });
+  sharedAgent ??= createUpstreamDispatcher();
   return sharedAgent;
+}
+
+/**
+ * Bodies from this size (64 KiB) are handed to undici as a one-chunk iterable: undici keeps a
+ * Buffer body referenced until the response ends (minutes, for a stream), an iterable only until
+ * it has been written. Smaller ones keep undici's Buffer path; the bytes on the wire are the same.
+ */
+export const RELEASED_BODY_BYTES = 64 * 1024;
+
+/** A body undici writes once and then lets go: the iterator hands out the bytes and forgets them. */
+class WrittenOnce implements Iterable<Uint8Array> {
+  #bytes: Uint8Array | undefined;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+  *[Symbol.iterator](): Iterator<Uint8Array> {
+    const bytes = this.#bytes;
+    this.#bytes = undefined;
+    if (bytes !== undefined) yield bytes;
+  }
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -70,11 +116,37 @@ function toClientError(transport: TransportError, cause: unknown): ModelClientEr
 const decoder = new TextDecoder();
 
 /**
+ * The most of an upstream error body that is read and kept, in bytes (1 MiB): enough for any
+ * real error document, and a bound on what a misbehaving upstream can make modeltap hold. The
+ * rest is not read; the connection is closed instead.
+ */
+export const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+/** Reads a non-2xx body up to {@link MAX_ERROR_BODY_BYTES}; a longer one is cut there and its connection closed. */
+async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = MAX_ERROR_BODY_BYTES - size;
+    if (chunk.length > room) {
+      chunks.push(chunk.subarray(0, room));
+      size += room;
+      // Leaving the loop destroys the body, which closes the connection rather than drain the rest.
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
  * Sends a request with Codex's transport retry loop (spec §4.1): up to `maxRetries` re-sends on
  * 5xx, network errors and timeouts, never on 429, with `backoff(base, attempt + 1)` between them;
  * `onRequest` once per attempt. Only establishing the response is retried: once a 2xx head
- * arrives, its body belongs to the caller. A non-2xx response is read whole and thrown as the
- * mapped {@link ModelClientError}, which keeps its status, headers and body.
+ * arrives, its body belongs to the caller. A non-2xx response is read (up to
+ * {@link MAX_ERROR_BODY_BYTES}) and thrown as the mapped {@link ModelClientError}, which keeps its
+ * status, headers and body.
  */
 export async function sendWithRetries(spec: HttpRequestSpec, options: SendOptions): Promise<OpenResponse> {
   const { hooks, signal } = options;
@@ -82,12 +154,18 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
     if (signal?.aborted) throw abortedError(signal.reason);
     const extra = hooks.onAttemptStart(attempt, spec);
     const started = performance.now();
+    const bytes = spec.body;
+    const release = bytes instanceof Uint8Array && bytes.byteLength >= RELEASED_BODY_BYTES;
+    let headers = extra === undefined ? spec.headers : { ...spec.headers, ...extra };
+    // undici computes the length of a Buffer itself; an iterable's must be given, or it goes chunked.
+    if (release) headers = { ...headers, 'content-length': String(bytes.byteLength) };
     let response: Dispatcher.ResponseData;
     try {
       response = await request(spec.url, {
         method: spec.method as Dispatcher.HttpMethod,
-        headers: extra === undefined ? spec.headers : { ...spec.headers, ...extra },
-        body: spec.body ?? null,
+        headers,
+        // undici documents Iterable bodies (Dispatcher.md, `body`); its typings leave them out.
+        body: release ? (new WrittenOnce(bytes) as unknown as Uint8Array) : (bytes ?? null),
         dispatcher: options.dispatcher,
         headersTimeout: options.idleTimeoutMs,
         bodyTimeout: options.idleTimeoutMs,
@@ -118,7 +196,7 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
     }
     let body: Uint8Array;
     try {
-      body = new Uint8Array(await response.body.arrayBuffer());
+      body = await readErrorBody(response.body);
     } catch (error) {
       if (signal?.aborted) throw abortedError(error);
       body = new Uint8Array(0);

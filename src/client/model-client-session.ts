@@ -98,8 +98,9 @@ export class ModelClientSession {
     build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
     hooks: HookFanout,
     signal: AbortSignal | undefined,
+    maxRetries?: number,
   ): Promise<OpenResponse> {
-    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true });
+    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true, maxRetries });
     this.#captureTurnState(response);
     return response;
   }
@@ -130,6 +131,7 @@ export class ModelClientSession {
       },
       hooks,
       signal,
+      raw.maxRetries,
     );
     const chat = /(^|\/)chat\/completions\/?$/.test(raw.path);
     return this.#read(response, chat ? 'chat' : 'responses', { raw: true, hooks, signal, light: !allEvents });

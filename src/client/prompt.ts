@@ -45,6 +45,11 @@ export interface RawRequest {
    * is serialised once.
    */
   readonly body?: Uint8Array | object;
+  /**
+   * Transport retries for this request, in place of the provider's `requestMaxRetries`: 0 sends it
+   * exactly once (for a request that is not safe to repeat). Default: the provider's.
+   */
+  readonly maxRetries?: number;
 }
 
 /** What `ModelClientSession.stream()` accepts: a prompt, or `{ raw }` to forward a request as-is. */

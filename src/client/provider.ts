@@ -40,7 +40,8 @@ export interface ProviderConfig {
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 const MAX_RETRIES_CAP = 100;
 
-function retries(value: number | undefined, fallback: number): number {
+/** A retry count as given (truncated, 0 to 100), or `fallback` when it is not a finite number. */
+export function clampRetries(value: number | undefined, fallback: number): number {
   if (value === undefined || !Number.isFinite(value)) return fallback;
   return Math.min(Math.max(0, Math.trunc(value)), MAX_RETRIES_CAP);
 }
@@ -55,8 +56,8 @@ export function resolveProvider(options: ProviderOptions = {}): ProviderConfig {
     name: options.name ?? 'openai',
     headers,
     queryParams: { ...options.queryParams },
-    requestMaxRetries: retries(options.requestMaxRetries, 4),
-    streamMaxRetries: retries(options.streamMaxRetries, 5),
+    requestMaxRetries: clampRetries(options.requestMaxRetries, 4),
+    streamMaxRetries: clampRetries(options.streamMaxRetries, 5),
     streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 300_000,
     retryBaseDelayMs: options.retryBaseDelayMs ?? 200,
   };

@@ -26,7 +26,8 @@ export interface OpenedStream {
  * iteration, or aborting the signal given to `stream()`, closes the upstream connection at once.
  */
 export class ResponseStream implements AsyncIterable<ResponseEvent> {
-  readonly #open: () => Promise<OpenedStream>;
+  // Dropped once called: it holds the request (its body), which only the opening needs.
+  #open: (() => Promise<OpenedStream>) | undefined;
   #opened: Promise<OpenedStream> | undefined;
   #iterated = false;
 
@@ -75,7 +76,11 @@ export class ResponseStream implements AsyncIterable<ResponseEvent> {
   }
 
   #start(): Promise<OpenedStream> {
-    this.#opened ??= this.#open();
+    if (this.#opened === undefined) {
+      const open = this.#open as () => Promise<OpenedStream>;
+      this.#open = undefined;
+      this.#opened = open();
+    }
     return this.#opened;
   }
 

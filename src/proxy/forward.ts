@@ -6,6 +6,7 @@ import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ClientSource } from './client-source.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
+import { isRetryableRequest } from './retryable-request.js';
 import { waitForDrain } from '../util/wait-for-drain.js';
 import { conversationFromHeaders, inspectRequest, type RequestFacts } from './request-facts.js';
 
@@ -106,7 +107,7 @@ async function forwardTracked(
   let facts: RequestFacts | undefined;
   try {
     if (hasBody) body = await readBody(req, ctx.maxBodyBytes, ctx.bodyTimeoutMs);
-    if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0));
+    if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0), { content: target.telemetry.allEvents === true });
   } catch (error) {
     const proxyError = error instanceof ProxyError ? error : new ProxyError('invalid_body', 400, 'could not read the request body', { cause: error });
     target.telemetry.onError(proxyError.code);
@@ -128,7 +129,7 @@ async function forwardTracked(
       originator: facts.originator,
       serverAddress: ctx.upstream.address,
       serverPort: ctx.upstream.port,
-      body: facts.body,
+      body: facts.telemetryBody,
     });
   }
   const client = ctx.clients.get(facts?.conversationId ?? conversationFromHeaders(req.headers));
@@ -140,10 +141,14 @@ async function forwardTracked(
         query: target.query,
         headers: outgoingHeaders(req, target.route),
         ...(body === undefined ? {} : { body }),
+        ...(isRetryableRequest(target.route !== 'passthrough', method, req.headers) ? {} : { maxRetries: 0 }),
       },
     },
     { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true },
   );
+  // The stream holds the body until the upstream head arrives (for retries); nothing else may.
+  body = undefined;
+  facts = undefined;
   const sentAt = performance.now();
   let head;
   try {

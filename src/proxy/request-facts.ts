@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { decodeContent } from '../util/decode-content.js';
+import { decodeContent, MAX_DECODED_BYTES } from '../util/decode-content.js';
 import { ProxyError } from './proxy-error.js';
 
 /** What the proxy reads from a model request: routing and telemetry facts, never its content. */
@@ -14,8 +14,36 @@ export interface RequestFacts {
   readonly requestKind: string | undefined;
   readonly turnId: string | undefined;
   readonly originator: string | undefined;
-  /** The parsed (decoded) JSON body. */
-  readonly body: Record<string, unknown>;
+  /** What telemetry reads from the body ({@link telemetryBody}): never the whole body, which is let go. */
+  readonly telemetryBody: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link inspectRequest}. */
+export interface InspectOptions {
+  /** Keep the content fields for telemetry (content capture). Default false. */
+  readonly content?: boolean;
+}
+
+// The request parameters telemetry records (`gen_ai.request.*`, `openai.request.service_tier`).
+const PARAMETER_FIELDS = ['max_output_tokens', 'max_completion_tokens', 'max_tokens', 'temperature', 'top_p', 'service_tier'] as const;
+// What content capture records: Responses `input` and `instructions`, Chat `messages`.
+const CONTENT_FIELDS = ['input', 'messages', 'instructions'] as const;
+
+/**
+ * What telemetry needs from a parsed request body, as `OperationInfo.body`: its scalar request
+ * parameters and, only with `content`, its content fields. A small object, so that a stream does
+ * not keep its (up to 64 MiB) body alive for telemetry.
+ */
+export function telemetryBody(body: Readonly<Record<string, unknown>>, content: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of PARAMETER_FIELDS) {
+    const value = body[key];
+    if (typeof value === 'number' || typeof value === 'string') out[key] = value;
+  }
+  if (content) {
+    for (const key of CONTENT_FIELDS) if (body[key] !== undefined) out[key] = body[key];
+  }
+  return out;
 }
 
 const CONVERSATION_HEADERS = ['session-id', 'session_id', 'thread-id', 'conversation_id'] as const;
@@ -55,13 +83,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 /**
  * Decodes (zstd, gzip, …) and parses a JSON request body to read its facts. The bytes forwarded
  * upstream are the original ones; this only looks. Throws a 400 `ProxyError` for a body that
- * cannot be decoded or is not a JSON object.
+ * cannot be decoded or is not a JSON object, a 413 `body_too_large` for one that decodes to more
+ * than {@link MAX_DECODED_BYTES}.
  */
-export function inspectRequest(headers: IncomingHttpHeaders, raw: Uint8Array): RequestFacts {
+export function inspectRequest(headers: IncomingHttpHeaders, raw: Uint8Array, options: InspectOptions = {}): RequestFacts {
   let decoded: Uint8Array;
   try {
     decoded = decodeContent(raw, first(headers['content-encoding']));
   } catch (cause) {
+    if (cause instanceof RangeError) {
+      throw new ProxyError('body_too_large', 413, `the decoded request body is larger than the limit of ${MAX_DECODED_BYTES} bytes`, { cause });
+    }
     throw new ProxyError('unsupported_content_encoding', 400, `cannot decode the request body: ${(cause as Error).message}`, { cause });
   }
   let body: unknown;
@@ -84,6 +116,6 @@ export function inspectRequest(headers: IncomingHttpHeaders, raw: Uint8Array): R
     requestKind: str(meta?.['request_kind']),
     turnId: str(meta?.['turn_id']),
     originator: first(headers['originator']),
-    body: obj,
+    telemetryBody: telemetryBody(obj, options.content === true),
   };
 }

@@ -36,7 +36,12 @@ export interface OperationInfo {
   /** The upstream host and port. */
   readonly serverAddress: string;
   readonly serverPort: number;
-  /** The parsed request body: request parameters and, only when content capture is on, content. */
+  /**
+   * What telemetry reads from the request body, not the whole body (the proxy lets that go once
+   * forwarded): its scalar parameters (`max_output_tokens`, `max_completion_tokens`, `max_tokens`,
+   * `temperature`, `top_p`, `service_tier`) and, only when this request's telemetry sets
+   * `allEvents` (content capture), its content (`input`, `messages`, `instructions`).
+   */
   readonly body: Readonly<Record<string, unknown>>;
   /** Default: `http_sse` when streaming, else `http_json`. */
   readonly transport?: 'http_sse' | 'http_json' | 'websocket';

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { zstdCompress } from '../../../src/client/zstd.js';
-import { inspectRequest } from '../../../src/proxy/request-facts.js';
+import { inspectRequest, telemetryBody } from '../../../src/proxy/request-facts.js';
 
 const codexBody = {
   model: 'gpt-5.1-codex',
@@ -35,6 +35,21 @@ describe('inspectRequest', () => {
 
   it('reads include_usage of a Chat request', () => {
     expect(inspectRequest({}, Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}')).includeUsage).toBe(true);
+  });
+
+  it('keeps for telemetry only the request parameters, and the content only when asked', () => {
+    const body = { model: 'm', temperature: 0.2, top_p: 1, max_output_tokens: 64, service_tier: 'flex', tools: [{ type: 'function' }], input: [{ role: 'user' }], instructions: 'be brief', stream: true };
+    const params = { temperature: 0.2, top_p: 1, max_output_tokens: 64, service_tier: 'flex' };
+    expect(inspectRequest({}, Buffer.from(JSON.stringify(body))).telemetryBody).toEqual(params);
+    expect(inspectRequest({}, Buffer.from(JSON.stringify(body)), { content: true }).telemetryBody).toEqual({ ...params, input: [{ role: 'user' }], instructions: 'be brief' });
+    expect(telemetryBody({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, temperature: { not: 'a scalar' } }, true)).toEqual({ max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('refuses a body that decodes to more than the limit with 413 body_too_large', () => {
+    // gzip members may be concatenated: 65 of 1 MiB each.
+    const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
+    const bomb = Buffer.concat(Array.from({ length: 65 }, () => member));
+    expect(() => inspectRequest({ 'content-encoding': 'gzip' }, bomb)).toThrow(expect.objectContaining({ code: 'body_too_large', status: 413 }));
   });
 
   it.each([
