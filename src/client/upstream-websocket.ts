@@ -164,6 +164,11 @@ export interface OpenWebSocketOptions {
  */
 export function openUpstreamWebSocket(options: OpenWebSocketOptions): Promise<UpstreamWebSocket> {
   return new Promise((resolve, reject) => {
+    // An abort before the call (the caller left while credentials resolved) never fires 'abort' again.
+    if (options.signal?.aborted) {
+      reject(new ModelClientError({ kind: 'aborted', message: 'request aborted by the caller', source: 'client' }));
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const ws = new WebSocket(toWebSocketUrl(options.url), { headers, handshakeTimeout: options.handshakeTimeoutMs, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
