@@ -10,6 +10,7 @@ import type { ClientCache } from './client-cache.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
 import { conversationFromHeaders } from './request-facts.js';
+import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
 import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
@@ -232,7 +233,12 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
   };
 }
 
-/** Relays frames both ways, in order and unchanged, and mirrors closes in both directions. */
+/**
+ * Relays frames both ways, in order and unchanged, and mirrors closes in both directions. Each
+ * side is read only while the other's send queue is below {@link WS_HIGH_WATER_BYTES}: a peer that
+ * stops reading makes modeltap stop reading too (its TCP window then holds the sender back),
+ * instead of buffering without limit. The sends' write callbacks are the drain events.
+ */
 function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, upstream: UpstreamWebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
   const untrack = ctx.track(controller);
@@ -244,7 +250,16 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     rt.endTurn(errorType);
     rt.end({ statusCode: 101, ...(errorType === undefined ? {} : { errorType }) });
   };
+  let upstreamPaused = false;
+  let callerPaused = false;
+  const onUpstreamWritten = (): void => {
+    if (callerPaused && upstream.bufferedAmount < WS_LOW_WATER_BYTES) {
+      callerPaused = false;
+      caller.resume();
+    }
+  };
   controller.signal.addEventListener('abort', () => {
+    caller.resume();
     caller.close(1001, 'modeltap is shutting down');
     upstream.close(1001, 'modeltap is shutting down');
   });
@@ -254,7 +269,12 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       const info = turnInfo(req.headers, buffer, ctx.upstream);
       if (info !== undefined) rt.startTurn(info);
     }
-    upstream.send(buffer, isBinary).catch(() => undefined);
+    // A failed send is reported by the core and ends in the upstream's own close or error frame.
+    upstream.send(buffer, isBinary).then(onUpstreamWritten, ignore);
+    if (!callerPaused && upstream.bufferedAmount >= WS_HIGH_WATER_BYTES) {
+      callerPaused = true;
+      caller.pause();
+    }
   });
   caller.on('close', (code: number, reason: Buffer) => {
     upstream.close(sendableCloseCode(code), reason.toString('utf8'));
@@ -263,14 +283,29 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
   caller.on('error', () => upstream.terminate());
   upstream.onFrame((frame: WsFrame) => {
     if (frame.kind === 'message') {
+      // The caller is gone: what the upstream still sends until it sees the close is dropped (and
+      // must not pause the upstream again, or its close frame would go unread).
+      if (ended) return;
       const readAt = performance.now();
-      caller.send(frame.data, { binary: frame.isBinary }, () => rt.onWrite(readAt));
+      caller.send(frame.data, { binary: frame.isBinary }, () => {
+        rt.onWrite(readAt);
+        if (upstreamPaused && caller.bufferedAmount < WS_LOW_WATER_BYTES) {
+          upstreamPaused = false;
+          upstream.resume();
+        }
+      });
+      if (!upstreamPaused && caller.bufferedAmount >= WS_HIGH_WATER_BYTES) {
+        upstreamPaused = true;
+        upstream.pause();
+      }
       if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
       return;
     }
     // The upstream closed or died: mirror its close code (a lost connection becomes 1011).
     const code = frame.kind === 'close' ? sendableCloseCode(frame.code) : 1011;
     const reason = frame.kind === 'close' ? frame.reason : 'upstream connection lost';
+    // The close handshake needs the caller's close frame: a paused socket would wait for ws's 30 s timer.
+    caller.resume();
     caller.close(code, reason);
     end(frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
   });

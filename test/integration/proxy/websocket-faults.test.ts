@@ -1,7 +1,7 @@
 // Caller faults on the proxy's Responses WebSocket: a caller that resets or closes while modeltap
-// waits for the upstream's handshake, a caller whose own handshake is invalid, a fault of modeltap
-// itself while answering. In each, modeltap stays up, lets go of the upstream, and ends the
-// request's telemetry once.
+// waits for the upstream's handshake, a caller that stops reading and then leaves, a caller whose
+// own handshake is invalid, a fault of modeltap itself while answering. In each, modeltap stays
+// up, lets go of the upstream, and ends the request's telemetry once.
 import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -117,6 +117,37 @@ describe('a caller that leaves during the upstream handshake', () => {
       await within(secondClosed, 1000, 'the second upstream socket closing');
     });
   }
+});
+
+describe('a caller that stops reading, then leaves', () => {
+  it('modeltap, holding the upstream back, still closes the upstream socket within 1 s', async () => {
+    const chunk = JSON.stringify({ type: 'response.output_text.delta', delta: 'x'.repeat(64 * 1024) });
+    let blocked: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (blocked = resolve));
+    // Sends until its own queue stays over 4 MiB: modeltap has stopped reading it.
+    const upstream = await startFakeWsUpstream((_request, _send, connection) => {
+      const ws = connection.socket;
+      const pump = (): void => {
+        for (let i = 0; i < 64 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 4 * 1024 * 1024; i++) ws.send(chunk);
+        if (ws.bufferedAmount >= 4 * 1024 * 1024) blocked();
+        else if (ws.readyState === WebSocket.OPEN) setImmediate(pump);
+      };
+      pump();
+    });
+    cleanup.push(() => upstream.close());
+    const { proxy } = await proxyWithKit(`${upstream.url}/v1`);
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-faults' } });
+    ws.on('error', () => undefined);
+    cleanup.push(async () => ws.terminate());
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    ws.pause();
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: 'hi' }));
+    await held;
+    ws.terminate();
+    const [connection] = upstream.connections;
+    await within(connection?.closed ?? Promise.reject(new Error('no upstream connection')), 1000, 'the upstream WebSocket closing');
+    await healthy(proxy);
+  });
 });
 
 describe('a caller whose own handshake is invalid', () => {
