@@ -4,7 +4,7 @@
 // instead of holding what the caller does not take: its RSS stays within 64 MB of where it started,
 // and the upstream is held back before it sent everything.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -79,6 +79,33 @@ async function wsUpstream(sender: Sender): Promise<string> {
   return `${await listen(server)}/v1`;
 }
 
+/** An HTTP upstream: the first `POST /v1/responses` gets {@link WARM_UP}, the next SSE deltas up to TOTAL_BYTES, honouring `drain`. */
+async function sseUpstream(sender: Sender): Promise<string> {
+  const event = `event: response.output_text.delta\ndata: ${DELTA}\n\n`;
+  let requests = 0;
+  const server = createServer((req, res: ServerResponse) => {
+    req.resume().on('end', () => {
+      res.on('error', () => undefined);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (requests++ === 0) {
+        res.end(WARM_UP.map((data) => `event: ${(JSON.parse(data) as { type: string }).type}\ndata: ${data}\n\n`).join(''));
+        return;
+      }
+      const pump = (): void => {
+        while (sender.sent < TOTAL_BYTES && !res.destroyed) {
+          sender.sent += event.length;
+          if (!res.write(event)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+  });
+  return `${await listen(server)}/v1`;
+}
+
 async function serve(args: string[]): Promise<RunningCli> {
   const proxy = await startCli(['serve', '--port', '0', ...args]);
   cleanup.push(() => proxy.stop());
@@ -126,6 +153,15 @@ describe('a WebSocket caller that stops reading', () => {
   it('relay to a WebSocket upstream: modeltap stops reading the upstream; its RSS stays within 64 MB', { timeout: 180_000 }, async () => {
     const sender: Sender = { sent: 0 };
     const proxy = await serve(['--upstream', await wsUpstream(sender)]);
+    const { growth, sent } = await slowReader(proxy, sender);
+    expect(growth).toBeLessThan(RSS_BOUND);
+    expect(sent).toBeLessThan(TOTAL_BYTES);
+    expect(sent).toBeGreaterThan(0);
+  });
+
+  it('--ws-bridge to an HTTP upstream: modeltap stops reading the SSE body; its RSS stays within 64 MB', { timeout: 180_000 }, async () => {
+    const sender: Sender = { sent: 0 };
+    const proxy = await serve(['--ws-bridge', '--upstream', await sseUpstream(sender)]);
     const { growth, sent } = await slowReader(proxy, sender);
     expect(growth).toBeLessThan(RSS_BOUND);
     expect(sent).toBeLessThan(TOTAL_BYTES);

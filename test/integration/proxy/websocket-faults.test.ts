@@ -1,13 +1,15 @@
 // Caller faults on the proxy's Responses WebSocket: a caller that resets or closes while modeltap
-// waits for the upstream's handshake, a caller that stops reading and then leaves, a caller whose
-// own handshake is invalid, a fault of modeltap itself while answering. In each, modeltap stays
-// up, lets go of the upstream, and ends the request's telemetry once.
+// waits for the upstream's handshake, a caller whose own handshake is invalid, a bad frame on a
+// bridged connection, and a bridged connection flooded with `response.create` frames. In each,
+// modeltap stays up, lets go of the upstream, and ends the request's telemetry once.
 import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { noopTelemetry } from '../../../src/proxy/noop-telemetry.js';
 import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import { BRIDGE_MAX_PENDING_TURNS } from '../../../src/proxy/websocket-http-bridge.js';
+import { completed, frame, sse, startFakeUpstream, type Handler } from '../../helpers/fake-upstream.js';
 import { simpleTurns, startFakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
 import { otelKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
 
@@ -194,6 +196,114 @@ describe('a fault of modeltap itself while answering the handshake', () => {
     ws.terminate();
     expect(upstream.connections).toHaveLength(1);
     await within(upstream.connections[0]?.closed ?? Promise.reject(new Error('no upstream connection')), 1000, 'the upstream WebSocket closing');
+    await healthy(proxy);
+  });
+
+  it('--ws-bridge: a throw inside a turn (here: telemetry) closes that connection with 1011, not the process', async () => {
+    const upstream = await startFakeUpstream(sse(oneResponse('resp_1')));
+    cleanup.push(() => upstream.close());
+    const telemetry = {
+      startRequest: (info: Parameters<typeof noopTelemetry.startRequest>[0]) => ({
+        ...noopTelemetry.startRequest(info),
+        startTurn: () => {
+          throw new Error('telemetry fault');
+        },
+      }),
+    };
+    const proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0, telemetry, wsBridge: true });
+    cleanup.push(() => proxy.shutdown(0));
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-faults' } });
+    ws.on('error', () => undefined);
+    cleanup.push(async () => ws.terminate());
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    // Either the turn fails and the connection closes, or (with telemetry guarded) it completes.
+    const outcome = new Promise<string>((resolve) => {
+      ws.on('message', (data) => {
+        if (data.toString().includes('"response.completed"')) resolve('completed');
+      });
+      ws.once('close', (code) => resolve(`closed ${code}`));
+    });
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: 'hi' }));
+    expect(['completed', 'closed 1011']).toContain(await outcome);
+    await healthy(proxy);
+  });
+});
+
+/** A Responses SSE stream of one short response. */
+function oneResponse(id: string): string[] {
+  return [frame({ type: 'response.created', response: { id } }), frame({ type: 'response.output_text.delta', delta: 'hi' }), completed(id)];
+}
+
+describe('a bridged connection (--ws-bridge)', () => {
+  it(`a flood of 1,000 response.create frames: ${BRIDGE_MAX_PENDING_TURNS} are answered, the rest get too_many_pending_turns, modeltap keeps working`, async () => {
+    // The first upstream call waits until every frame reached modeltap, so the queue is full for sure.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let served = 0;
+    const handler: Handler = async (req, res) => {
+      served++;
+      if (served === 1) await gate;
+      await sse(oneResponse(`resp_${served}`))(req, res, undefined as never);
+    };
+    const upstream = await startFakeUpstream(handler);
+    cleanup.push(() => upstream.close());
+    const { proxy } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-bridge' } });
+    cleanup.push(async () => ws.terminate());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const frames: Record<string, unknown>[] = [];
+    const TOTAL = 1000;
+    const refusedAll = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+        if (frames.filter((f) => f['type'] === 'error').length === TOTAL - BRIDGE_MAX_PENDING_TURNS) resolve();
+      }),
+    );
+    for (let i = 0; i < TOTAL; i++) ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: `turn ${i}` }));
+    await refusedAll;
+    const errors = frames.filter((f) => f['type'] === 'error');
+    expect(errors[0]).toEqual({
+      type: 'error',
+      status: 429,
+      error: { type: 'invalid_request_error', code: 'too_many_pending_turns', message: expect.stringContaining(`at most ${BRIDGE_MAX_PENDING_TURNS}`) as unknown },
+    });
+    expect(new Set(errors.map((f) => (f['error'] as { code: string }).code))).toEqual(new Set(['too_many_pending_turns']));
+    // At most the first call reached the upstream so far: the others wait their turn.
+    expect(upstream.calls.length).toBeLessThanOrEqual(1);
+    release();
+    for (let i = 0; i < 500 && frames.filter((f) => f['type'] === 'response.completed').length < BRIDGE_MAX_PENDING_TURNS; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(frames.filter((f) => f['type'] === 'response.completed')).toHaveLength(BRIDGE_MAX_PENDING_TURNS);
+    expect(upstream.calls.length).toBe(BRIDGE_MAX_PENDING_TURNS);
+    ws.close();
+    // A later turn on a new connection succeeds.
+    const next = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-bridge' } });
+    cleanup.push(async () => next.terminate());
+    const done = new Promise<Record<string, unknown>>((resolve) =>
+      next.on('message', (data) => {
+        const f = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (f['type'] === 'response.completed' || f['type'] === 'error') resolve(f);
+      }),
+    );
+    await new Promise<void>((resolve) => next.once('open', () => resolve()));
+    next.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: 'later' }));
+    expect((await done)['type']).toBe('response.completed');
+  });
+
+  it('a frame larger than the limit closes the connection with 1009; modeltap stays up', async () => {
+    const upstream = await startFakeUpstream(sse(oneResponse('resp_1')));
+    cleanup.push(() => upstream.close());
+    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true, maxBodyBytes: 1024 });
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-bridge' } });
+    ws.on('error', () => undefined);
+    cleanup.push(async () => ws.terminate());
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1', input: 'x'.repeat(4096) }));
+    expect(await closed).toBe(1009);
+    await serverSpan(kit);
     await healthy(proxy);
   });
 });
