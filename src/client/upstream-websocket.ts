@@ -62,6 +62,21 @@ export class UpstreamWebSocket {
     return this.#ended || this.#ws.readyState !== WebSocket.OPEN;
   }
 
+  /** Bytes sent and not yet written to the socket (`ws`'s `bufferedAmount`). */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  /** Stops reading frames (back-pressure: the socket's buffers fill, then the peer's sends wait). */
+  pause(): void {
+    this.#ws.pause();
+  }
+
+  /** Reads frames again after {@link UpstreamWebSocket.pause}. */
+  resume(): void {
+    this.#ws.resume();
+  }
+
   /** Sends one frame; resolves when it was written, rejects (and reports) when it could not be. */
   send(data: string | Buffer, binary = false): Promise<void> {
     const started = performance.now();
@@ -109,6 +124,8 @@ export class UpstreamWebSocket {
   /** Closes the socket (codes 1005/1006 cannot be sent and become 1000). */
   close(code = 1000, reason = ''): void {
     this.#ended = true;
+    // The close handshake needs the peer's close frame: a paused socket would wait for ws's 30 s timer.
+    this.#ws.resume();
     const sendable = code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006);
     if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
       this.#ws.close(sendable ? code : 1000, reason);
@@ -164,6 +181,11 @@ export interface OpenWebSocketOptions {
  */
 export function openUpstreamWebSocket(options: OpenWebSocketOptions): Promise<UpstreamWebSocket> {
   return new Promise((resolve, reject) => {
+    // An abort before the call (the caller left while credentials resolved) never fires 'abort' again.
+    if (options.signal?.aborted) {
+      reject(new ModelClientError({ kind: 'aborted', message: 'request aborted by the caller', source: 'client' }));
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const ws = new WebSocket(toWebSocketUrl(options.url), { headers, handshakeTimeout: options.handshakeTimeoutMs, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });

@@ -5,6 +5,7 @@ import type { ResponseItem } from '../client/events.js';
 import { parseSseFields } from '../client/sse.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import { conversationFromHeaders } from './request-facts.js';
+import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
 import type { UpgradeContext } from './websocket-upgrade.js';
 import { turnInfo } from './websocket-turns.js';
 
@@ -38,12 +39,22 @@ function upstreamMessage(error: ModelClientError | undefined): string | undefine
 export const BRIDGE_HISTORY = 8;
 
 /**
+ * Frames a bridged connection holds unanswered, the turn in progress included (8). Codex sends one
+ * `response.create` at a time (a prewarm just before at most); a frame beyond this is answered with
+ * a 429 `too_many_pending_turns` error frame and dropped, so a caller cannot queue without bound.
+ */
+export const BRIDGE_MAX_PENDING_TURNS = 8;
+
+/**
  * `--ws-bridge`: serves a Responses WebSocket caller from an upstream that only speaks HTTP. Each
  * `response.create` (or v1 `response.append`) becomes a streamed `POST /responses`, and each SSE
  * event's data a text frame. Because an HTTP upstream may not store responses, the bridge keeps
  * the full history (input plus output items) of the last {@link BRIDGE_HISTORY} responses of the
  * connection and expands `previous_response_id` into it (an id it no longer or never held gets
  * OpenAI's `previous_response_not_found`); a `generate: false` prewarm is answered without a call.
+ * Turns run one at a time, at most {@link BRIDGE_MAX_PENDING_TURNS} held; while the caller's send
+ * queue is over {@link WS_HIGH_WATER_BYTES} the bridge stops reading both the upstream's stream
+ * and the caller's frames.
  */
 export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
@@ -51,7 +62,37 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   const history = new Map<string, ResponseItem[]>();
   let lastId: string | undefined;
   let warmups = 0;
-  let chain = Promise.resolve();
+  // Frames received and not yet started; `running` while one is being answered.
+  const pending: Buffer[] = [];
+  let running = false;
+  // Set while the caller's send queue is over the high-water mark: resolved from the write callbacks.
+  let drained: Promise<void> | undefined;
+  let onDrained: (() => void) | undefined;
+  const written = (): void => {
+    if (onDrained !== undefined && caller.bufferedAmount < WS_LOW_WATER_BYTES) {
+      const resolve = onDrained;
+      onDrained = undefined;
+      drained = undefined;
+      caller.resume();
+      resolve();
+    }
+  };
+  /**
+   * Sends a frame to the caller (a relayed one with the time it was read, for telemetry); when the
+   * caller's queue is full, stops reading its frames until it drained.
+   */
+  const send = (data: string, readAt?: number): void => {
+    // After the close nothing is sent (and `ws` would count it as buffered, never drained).
+    if (caller.readyState !== caller.OPEN) return;
+    caller.send(data, () => {
+      if (readAt !== undefined) rt.onWrite(readAt);
+      written();
+    });
+    if (drained === undefined && caller.bufferedAmount >= WS_HIGH_WATER_BYTES) {
+      caller.pause();
+      drained = new Promise((resolve) => (onDrained = resolve));
+    }
+  };
   const headers = { ...req.headers };
   delete headers['x-modeltap-key'];
   for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
@@ -67,18 +108,18 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
     try {
       frame = JSON.parse(data.toString('utf8')) as Obj;
     } catch {
-      caller.send(errorFrame(400, 'invalid JSON frame', 'invalid_json'));
+      send(errorFrame(400, 'invalid JSON frame', 'invalid_json'));
       return;
     }
     const type = frame['type'];
     if (type !== 'response.create' && type !== 'response.append') {
-      caller.send(errorFrame(400, `unsupported frame type ${String(type)}`, 'unknown_event'));
+      send(errorFrame(400, `unsupported frame type ${String(type)}`, 'unknown_event'));
       return;
     }
     const previous = type === 'response.append' ? lastId : typeof frame['previous_response_id'] === 'string' ? frame['previous_response_id'] : undefined;
     const before = previous === undefined ? [] : history.get(previous);
     if (before === undefined) {
-      caller.send(errorFrame(400, `Previous response with id '${String(previous)}' not found.`, 'previous_response_not_found'));
+      send(errorFrame(400, `Previous response with id '${String(previous)}' not found.`, 'previous_response_not_found'));
       return;
     }
     const input = [...before, ...asItems(frame['input'])];
@@ -89,8 +130,8 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
       remember(id, input);
       lastId = id;
       const response = { id, object: 'response', status: 'completed', model: frame['model'], output: [], usage: null };
-      caller.send(JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress' } }));
-      caller.send(JSON.stringify({ type: 'response.completed', sequence_number: 1, response }));
+      send(JSON.stringify({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress' } }));
+      send(JSON.stringify({ type: 'response.completed', sequence_number: 1, response }));
       rt.endTurn();
       return;
     }
@@ -108,11 +149,13 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
         const sse = parseSseFields(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
         if (sse === undefined || sse.data.trim() === '[DONE]') continue;
         const readAt = performance.now();
-        caller.send(sse.data, () => rt.onWrite(readAt));
+        send(sse.data, readAt);
         if (event.type === 'completed' && event.responseId !== '') {
           remember(event.responseId, [...input, ...output]);
           lastId = event.responseId;
         }
+        // Back-pressure: the upstream's body is not read on (undici holds it) until the caller drained.
+        if (drained !== undefined) await drained;
       }
       rt.endTurn();
     } catch (error) {
@@ -120,22 +163,47 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
       const err = error instanceof ModelClientError ? error : undefined;
       if (err?.source !== 'upstream_event') {
         const status = err?.upstream?.status ?? err?.status ?? 502;
-        caller.send(errorFrame(status, upstreamMessage(err) ?? err?.message ?? 'bridge failed', err?.kind ?? 'internal_error'));
+        send(errorFrame(status, upstreamMessage(err) ?? err?.message ?? 'bridge failed', err?.kind ?? 'internal_error'));
       }
       rt.endTurn(err === undefined ? 'internal_error' : err.upstream === undefined ? err.kind : String(err.upstream.status));
     }
   };
 
+  const pump = async (): Promise<void> => {
+    running = true;
+    try {
+      for (let data = pending.shift(); data !== undefined && !controller.signal.aborted; data = pending.shift()) await turn(data);
+    } finally {
+      running = false;
+    }
+  };
   caller.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
       caller.close(1003, 'binary frames are not supported');
       return;
     }
-    chain = chain.then(() => turn(data as Buffer));
+    if (pending.length + (running ? 1 : 0) >= BRIDGE_MAX_PENDING_TURNS) {
+      send(errorFrame(429, `Too many pending requests on this connection (at most ${BRIDGE_MAX_PENDING_TURNS}); wait for a response before sending more.`, 'too_many_pending_turns'));
+      return;
+    }
+    pending.push(data as Buffer);
+    if (running) return;
+    pump().catch((error: unknown) => {
+      // A fault of the bridge itself: the caller learns the connection is unusable, the process lives on.
+      ctx.log?.(`ws bridge failed: ${error instanceof Error ? error.message : String(error)}`);
+      caller.close(1011, 'internal error');
+    });
   });
-  controller.signal.addEventListener('abort', () => caller.close(1001, 'modeltap is shutting down'));
+  // `ws` reports a bad or oversized frame here (and closes with 1002/1009); without a listener it would throw.
+  caller.on('error', () => undefined);
+  controller.signal.addEventListener('abort', () => {
+    caller.resume();
+    caller.close(1001, 'modeltap is shutting down');
+  });
   caller.on('close', () => {
+    pending.length = 0;
     controller.abort();
+    onDrained?.();
     untrack();
     rt.endTurn('aborted');
     rt.end({ statusCode: 101 });

@@ -11,6 +11,7 @@ import type { ClientSource } from './client-source.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
 import { conversationFromHeaders } from './request-facts.js';
+import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
 import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
@@ -44,6 +45,44 @@ function refuse(socket: Duplex, status: number, code: string, message: string, e
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 }
 
+const ignore = (): void => undefined;
+
+/**
+ * Early bytes kept from a caller before its 101 (64 KiB): a caller must wait for the handshake
+ * before it sends (RFC 6455 §4.1), so more than this is not a WebSocket client; it is dropped.
+ */
+const MAX_EARLY_BYTES = 64 * 1024;
+
+/**
+ * Watches a caller's socket from Node's `'upgrade'` until `ws` owns it. Node removes its own error
+ * listener before emitting `'upgrade'` and nothing reads the socket then, so a reset would be an
+ * uncaught `'error'` (the process dies) and a close would go unnoticed for as long as the upstream
+ * takes to answer. Reading it notices both (`onGone`). Returns `release`: stops watching and gives
+ * the head plus what arrived early (for `ws`), or undefined when the caller is already gone.
+ */
+function watchHandshake(socket: Duplex, head: Buffer, onGone: () => void): () => Buffer | undefined {
+  let early = head;
+  let gone = false;
+  const leave = (): void => {
+    if (gone) return;
+    gone = true;
+    onGone();
+  };
+  const onData = (chunk: Buffer): void => {
+    early = Buffer.concat([early, chunk]);
+    if (early.length > MAX_EARLY_BYTES) socket.destroy();
+  };
+  socket.on('data', onData);
+  socket.on('end', leave);
+  socket.on('close', leave);
+  return () => {
+    socket.off('data', onData);
+    socket.off('end', leave);
+    socket.off('close', leave);
+    return gone || socket.destroyed ? undefined : early;
+  };
+}
+
 /**
  * Handles WebSocket upgrades on `/v1/responses`: opens the upstream socket through the core (the
  * caller's headers, modeltap's credentials, 401 recovery), answers the caller's handshake only
@@ -56,6 +95,8 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
   wss.on('headers', (headers) => headers.push(...pendingHeaders));
 
   return (req, socket, head) => {
+    // For the socket's whole life (refusals included): a caller's reset is never an uncaught error.
+    socket.on('error', ignore);
     const arrival = performance.now();
     const url = new URL(req.url ?? '/', 'http://modeltap');
     if (url.pathname !== '/v1/responses') {
@@ -77,12 +118,41 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
       headers: req.headers,
       arrival,
     });
-    const accept = (headers: string[], onOpen: (caller: WebSocket) => void): void => {
+    // Aborted when the caller leaves before its 101: the upstream handshake is given up at once.
+    const handshake = new AbortController();
+    const release = watchHandshake(socket, head, () => handshake.abort());
+    let settled = false;
+    // The caller left before it had an answer: no status was sent (499, as in "client closed request").
+    const callerGone = (): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      rt.onError('aborted');
+      rt.end({ statusCode: 499 });
+    };
+    /** Answers the caller's handshake; false when it could not be (the caller left, or `ws` refused it). */
+    const accept = (headers: string[], onOpen: (caller: WebSocket) => void): boolean => {
+      const early = release();
+      if (early === undefined) {
+        callerGone();
+        return false;
+      }
+      settled = true;
+      let opened = false;
       pendingHeaders = headers;
-      wss.handleUpgrade(req, socket, head, (caller) => {
-        pendingHeaders = [];
+      // Synchronous without `verifyClient`: when it returns without calling back, `ws` answered an
+      // invalid handshake (400) itself, or the socket was no longer usable.
+      wss.handleUpgrade(req, socket, early, (caller) => {
+        opened = true;
         onOpen(caller);
       });
+      pendingHeaders = [];
+      if (!opened) {
+        socket.destroy();
+        rt.onError('invalid_handshake');
+        rt.end({ statusCode: 400 });
+      }
+      return opened;
     };
     if (ctx.httpBridge) {
       accept([], (caller) => {
@@ -95,19 +165,34 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
     delete headers['x-modeltap-key'];
     const client = ctx.clients.get(conversationFromHeaders(req.headers));
     const sentAt = performance.now();
-    client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks }).then(
+    let opened: UpstreamWebSocket | undefined;
+    client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks, signal: handshake.signal }).then(
       (upstream) => {
+        opened = upstream;
+        if (handshake.signal.aborted) {
+          upstream.terminate();
+          callerGone();
+          return;
+        }
         const upstreamMs = performance.now() - sentAt;
         const relayed = HANDSHAKE_HEADERS.flatMap((name) => {
           const value = headerValue(upstream.headers, name);
           return value === undefined ? [] : [`${name}: ${value}`];
         });
-        accept(relayed, (caller) => {
+        const accepted = accept(relayed, (caller) => {
           rt.onHead(101, 'websocket', sentAt - arrival + (performance.now() - sentAt - upstreamMs), upstreamMs);
           relay(ctx, req, caller, upstream, rt);
         });
+        if (!accepted) upstream.close(1001, 'caller handshake failed');
       },
       (error: unknown) => {
+        if (handshake.signal.aborted) {
+          callerGone();
+          return;
+        }
+        // The caller is still there: it gets the answer below, on the socket it sent the upgrade on.
+        release();
+        settled = true;
         const status = error instanceof ModelClientError ? error.upstreamStatus : undefined;
         // The upstream does not speak WebSocket: tell the caller to use HTTP, at once.
         if (status === 426 || status === 404 || status === 405 || status === 400 || (status !== undefined && status >= 200 && status < 300)) {
@@ -131,11 +216,22 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
         refuse(socket, kind === 'timeout' ? 504 : 502, kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', `upstream WebSocket failed: ${(error as Error).message}`);
         rt.end({ statusCode: kind === 'timeout' ? 504 : 502 });
       },
-    );
+    ).catch((error: unknown) => {
+      // A fault of modeltap's own while answering (the upstream's are answered above): this
+      // connection is dropped, both ends, and the process lives on.
+      ctx.log?.(`websocket upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+      opened?.terminate();
+      socket.destroy();
+    });
   };
 }
 
-/** Relays frames both ways, in order and unchanged, and mirrors closes in both directions. */
+/**
+ * Relays frames both ways, in order and unchanged, and mirrors closes in both directions. Each
+ * side is read only while the other's send queue is below {@link WS_HIGH_WATER_BYTES}: a peer that
+ * stops reading makes modeltap stop reading too (its TCP window then holds the sender back),
+ * instead of buffering without limit. The sends' write callbacks are the drain events.
+ */
 function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, upstream: UpstreamWebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
   const untrack = ctx.track(controller);
@@ -147,7 +243,16 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     rt.endTurn(errorType);
     rt.end({ statusCode: 101, ...(errorType === undefined ? {} : { errorType }) });
   };
+  let upstreamPaused = false;
+  let callerPaused = false;
+  const onUpstreamWritten = (): void => {
+    if (callerPaused && upstream.bufferedAmount < WS_LOW_WATER_BYTES) {
+      callerPaused = false;
+      caller.resume();
+    }
+  };
   controller.signal.addEventListener('abort', () => {
+    caller.resume();
     caller.close(1001, 'modeltap is shutting down');
     upstream.close(1001, 'modeltap is shutting down');
   });
@@ -157,7 +262,12 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       const info = turnInfo(req.headers, buffer, ctx.upstream);
       if (info !== undefined) rt.startTurn(info);
     }
-    upstream.send(buffer, isBinary).catch(() => undefined);
+    // A failed send is reported by the core and ends in the upstream's own close or error frame.
+    upstream.send(buffer, isBinary).then(onUpstreamWritten, ignore);
+    if (!callerPaused && upstream.bufferedAmount >= WS_HIGH_WATER_BYTES) {
+      callerPaused = true;
+      caller.pause();
+    }
   });
   caller.on('close', (code: number, reason: Buffer) => {
     upstream.close(sendableCloseCode(code), reason.toString('utf8'));
@@ -166,14 +276,29 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
   caller.on('error', () => upstream.terminate());
   upstream.onFrame((frame: WsFrame) => {
     if (frame.kind === 'message') {
+      // The caller is gone: what the upstream still sends until it sees the close is dropped (and
+      // must not pause the upstream again, or its close frame would go unread).
+      if (ended) return;
       const readAt = performance.now();
-      caller.send(frame.data, { binary: frame.isBinary }, () => rt.onWrite(readAt));
+      caller.send(frame.data, { binary: frame.isBinary }, () => {
+        rt.onWrite(readAt);
+        if (upstreamPaused && caller.bufferedAmount < WS_LOW_WATER_BYTES) {
+          upstreamPaused = false;
+          upstream.resume();
+        }
+      });
+      if (!upstreamPaused && caller.bufferedAmount >= WS_HIGH_WATER_BYTES) {
+        upstreamPaused = true;
+        upstream.pause();
+      }
       if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
       return;
     }
     // The upstream closed or died: mirror its close code (a lost connection becomes 1011).
     const code = frame.kind === 'close' ? sendableCloseCode(frame.code) : 1011;
     const reason = frame.kind === 'close' ? frame.reason : 'upstream connection lost';
+    // The close handshake needs the caller's close frame: a paused socket would wait for ws's 30 s timer.
+    caller.resume();
     caller.close(code, reason);
     end(frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
   });

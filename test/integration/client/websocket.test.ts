@@ -291,4 +291,11 @@ describe('WebSocket failures and fallback (§4.5, §4.7)', () => {
     const raws = events.flatMap((e: ResponseEvent) => ('raw' in e && e.raw ? [Buffer.from(e.raw).toString()] : []));
     expect(raws.map((r) => JSON.parse(r).type)).toEqual(['response.created', 'response.output_item.done', 'response.completed']);
   });
+
+  it('openWebSocket with a signal aborted before the call rejects `aborted` and opens nothing', async () => {
+    upstream = await startFakeWsUpstream(simpleTurns());
+    const opening = wsClient().openWebSocket({ path: 'responses' }, { signal: AbortSignal.abort() });
+    await expect(opening).rejects.toMatchObject({ kind: 'aborted' });
+    expect(upstream.connections).toEqual([]);
+  });
 });
