@@ -2,7 +2,6 @@ import type { Dispatcher } from 'undici';
 import type { CredentialSource } from '../client/auth.js';
 import { ModelClient } from '../client/model-client.js';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
-import { ClientCache } from '../proxy/client-cache.js';
 import { startProxy, type ProxyOptions, type ProxyServer } from '../proxy/server.js';
 import { summaryTelemetry } from '../proxy/summary-telemetry.js';
 import { composeTelemetry } from '../telemetry/compose-telemetry.js';
@@ -10,7 +9,7 @@ import { guardTelemetry, TelemetryFaults } from '../telemetry/guarded-telemetry.
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 
 /** What {@link createProxy} builds a proxy from: the server's settings plus the upstream's. */
-export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' | 'summary'> {
+export interface ProxyConfig extends Omit<ProxyOptions, 'client' | 'telemetry' | 'summary'> {
   /** Proxy-held credentials replacing the caller's `Authorization`. Default: pass the caller's through. */
   readonly auth?: CredentialSource;
   /** The upstream connection pool (the CLI builds it with `createUpstreamDispatcher`). Default: the process-wide one, 8192 connections per origin. */
@@ -19,8 +18,6 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' 
   readonly requestMaxRetries?: number;
   /** Longest wait for the upstream head and between upstream events, in ms. Default 300000. */
   readonly streamIdleTimeoutMs?: number;
-  /** Conversations kept (one ModelClient each). Default 1024. */
-  readonly maxConversations?: number;
   /** Records every request and upstream call (the OpenTelemetry layer). Default: nothing. */
   readonly telemetry?: ProxyTelemetry;
   /** Records the run summary served at `GET /modeltap/summary`. Default: a new recorder. */
@@ -31,30 +28,22 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'clients' | 'telemetry' 
 
 /**
  * The composition root of `modeltap serve` (and of anyone embedding the proxy): builds the
- * ModelClients, the run summary and the telemetry fan-out, then starts the server with them.
+ * ModelClient, the run summary and the telemetry fan-out, then starts the server with them.
  */
 export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
-  const { auth, dispatcher, requestMaxRetries, streamIdleTimeoutMs, maxConversations, telemetry, summary: given, onTelemetryError, ...server } = config;
-  const clients = new ClientCache(
-    (conversationId) =>
-      new ModelClient({
-        provider: {
-          baseUrl: config.upstream,
-          requestMaxRetries: requestMaxRetries ?? 4,
-          streamIdleTimeoutMs: streamIdleTimeoutMs ?? 300_000,
-        },
-        ...(auth ? { auth } : {}),
-        ...(dispatcher ? { dispatcher } : {}),
-        ...(conversationId === undefined ? {} : { conversationId }),
-      }),
-    { maxEntries: maxConversations ?? 1024 },
-  );
+  const { auth, dispatcher, requestMaxRetries, streamIdleTimeoutMs, telemetry, summary: given, onTelemetryError, ...server } = config;
+  const client = new ModelClient({
+    provider: {
+      baseUrl: config.upstream,
+      requestMaxRetries: requestMaxRetries ?? 4,
+      streamIdleTimeoutMs: streamIdleTimeoutMs ?? 300_000,
+    },
+    ...(auth ? { auth } : {}),
+    ...(dispatcher ? { dispatcher } : {}),
+  });
   const summary = given ?? new SummaryRecorder('proxy');
   // Each part behind a guard of its own: one that throws neither breaks a request nor starves the others.
   const faults = new TelemetryFaults({ count: onTelemetryError, log: server.log });
   const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary)].map((part) => guardTelemetry(part, faults)));
-  return startProxy({ ...server, clients, telemetry: composed, summary }).catch((error: unknown) => {
-    clients.close();
-    throw error;
-  });
+  return startProxy({ ...server, client, telemetry: composed, summary });
 }

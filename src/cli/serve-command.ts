@@ -26,7 +26,8 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'upstream-connections', env: 'MODELTAP_UPSTREAM_CONNECTIONS', kind: 'integer', value: 'N', min: 1, help: 'Upstream connections per origin, i.e. concurrent upstream streams before the next one queues.', defaultText: String(DEFAULT_UPSTREAM_CONNECTIONS) },
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
-  { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Conversations whose client state is kept.', defaultText: '1024' },
+  // Accepted so that existing scripts keep working: modeltap no longer keeps a client per conversation.
+  { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Deprecated, ignored: modeltap keeps no per-conversation client state.' },
   { name: 'summary-file', env: 'MODELTAP_SUMMARY_FILE', kind: 'string', value: 'PATH', help: 'Write the run summary (for modeltap report / check) here on exit; also at GET /modeltap/summary.' },
   { name: 'ws-bridge', env: 'MODELTAP_WS_BRIDGE', kind: 'boolean', help: 'Serve Responses WebSocket callers from an HTTP-only upstream (each response.create becomes a streamed POST).', defaultText: 'off' },
   { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
@@ -99,7 +100,6 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       ...(values['body-timeout-ms'] === undefined ? {} : { bodyTimeoutMs: values['body-timeout-ms'] as number }),
       ...(values['request-max-retries'] === undefined ? {} : { requestMaxRetries: values['request-max-retries'] as number }),
       ...(values['stream-idle-timeout-ms'] === undefined ? {} : { streamIdleTimeoutMs: values['stream-idle-timeout-ms'] as number }),
-      ...(values['max-conversations'] === undefined ? {} : { maxConversations: values['max-conversations'] as number }),
     });
   } catch (error) {
     await sim?.close();
@@ -117,6 +117,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     });
     log(`modeltap metrics on ${metricsServer.url}/metrics`);
   }
+  if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
   const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
   await new Promise<void>((resolve) => {

@@ -3,19 +3,20 @@ import { ModelClientError } from '../client/errors.js';
 import { isHopByHop, type HeaderMap } from '../client/header-map.js';
 import type { ResponseStream } from '../client/response-stream.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import type { ClientSource } from './client-source.js';
+import type { ModelClient } from '../client/model-client.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
 import { isRetryableRequest } from './retryable-request.js';
 import { waitForDrain } from '../util/wait-for-drain.js';
-import { conversationFromHeaders, inspectRequest, type RequestFacts } from './request-facts.js';
+import { inspectRequest, type RequestFacts } from './request-facts.js';
 
 /** Which API a route speaks; `passthrough` is any other `/v1/*` request. */
 export type RouteKind = 'responses' | 'chat' | 'compact' | 'passthrough';
 
 /** What forwarding needs from the server. */
 export interface ForwardContext {
-  readonly clients: ClientSource;
+  /** The one ModelClient every request goes through. */
+  readonly client: ModelClient;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
   /** Longest gap while receiving a request body, in ms. */
@@ -132,8 +133,7 @@ async function forwardTracked(
       body: facts.telemetryBody,
     });
   }
-  const client = ctx.clients.get(facts?.conversationId ?? conversationFromHeaders(req.headers));
-  const stream = client.newSession().stream(
+  const stream = ctx.client.newSession().stream(
     {
       raw: {
         path: target.path,

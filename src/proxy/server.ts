@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import { AccessKey } from './access-key.js';
-import type { ClientSource } from './client-source.js';
+import type { ModelClient } from '../client/model-client.js';
 import { createProxyListener } from './app.js';
 import { noopTelemetry } from './noop-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
@@ -12,13 +12,17 @@ import { errorBody } from './proxy-error.js';
 /**
  * Options of {@link startProxy}: the server's own settings, and the parts it is given. It builds
  * nothing itself: the composition root (`createProxy` in `src/cli/create-proxy.ts`) makes the
- * clients, the telemetry and the summary.
+ * client, the telemetry and the summary.
  */
 export interface ProxyOptions {
   /** Upstream base URL, e.g. `https://api.openai.com/v1` (for telemetry's server address). */
   readonly upstream: string;
-  /** The ModelClient per conversation. */
-  readonly clients: ClientSource;
+  /**
+   * The one ModelClient every request goes through. One is enough: what a ModelClient keeps per
+   * conversation (its own WebSocket, the fallback flag, the ids it puts in prompts it builds) is
+   * never used for relayed requests, whose headers and body are the caller's own.
+   */
+  readonly client: ModelClient;
   /** Default `127.0.0.1`. */
   readonly host?: string;
   /** Default 8787; 0 picks a free port. */
@@ -80,7 +84,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       `refusing to listen on ${host} without an access key: anyone who can reach it could spend your credentials. Set --access-key (or MODELTAP_ACCESS_KEY), or listen on 127.0.0.1.`,
     );
   }
-  const clients = options.clients;
+  const client = options.client;
   const active = new Set<AbortController>();
   const telemetry = options.telemetry ?? noopTelemetry;
   const accessKey = new AccessKey(options.accessKey);
@@ -89,7 +93,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     return () => active.delete(controller);
   };
   const listener = createProxyListener({
-    clients,
+    client,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
     track,
@@ -123,7 +127,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   server.on(
     'upgrade',
     createUpgradeHandler({
-      clients,
+      client,
       telemetry,
       accessKey,
       httpBridge: options.wsBridge ?? false,
@@ -154,7 +158,6 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
           server.closeIdleConnections();
         }
         for (const controller of active) controller.abort();
-        clients.close();
         server.closeAllConnections();
         for (const socket of sockets) socket.destroy();
         await closed;

@@ -4,7 +4,6 @@ import { ModelClientError } from '../client/errors.js';
 import type { ResponseItem } from '../client/events.js';
 import { parseSseFields } from '../client/sse.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import { conversationFromHeaders } from './request-facts.js';
 import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
 import type { UpgradeContext } from './websocket-upgrade.js';
 import { turnInfo } from './websocket-turns.js';
@@ -96,7 +95,6 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   const headers = { ...req.headers };
   delete headers['x-modeltap-key'];
   for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
-  const client = ctx.clients.get(conversationFromHeaders(req.headers));
   const remember = (id: string, items: ResponseItem[]): void => {
     history.delete(id);
     history.set(id, items);
@@ -137,7 +135,7 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
     }
     const { type: _t, generate: _g, previous_response_id: _p, client_metadata: _c, ...rest } = frame;
     const body = { ...rest, input, stream: true };
-    const stream = client.newSession().stream({ raw: { path: 'responses', headers, body } }, { telemetry: rt.hooks, signal: controller.signal });
+    const stream = ctx.client.newSession().stream({ raw: { path: 'responses', headers, body } }, { telemetry: rt.hooks, signal: controller.signal });
     const output: ResponseItem[] = [];
     try {
       await stream.head();

@@ -7,16 +7,16 @@ import type { UpstreamWebSocket, WsFrame } from '../client/upstream-websocket.js
 import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { AccessKey } from './access-key.js';
 import { MISSING_KEY_MESSAGE } from './access-key.js';
-import type { ClientSource } from './client-source.js';
+import type { ModelClient } from '../client/model-client.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
-import { conversationFromHeaders } from './request-facts.js';
 import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
 import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
 export interface UpgradeContext {
-  readonly clients: ClientSource;
+  /** The one ModelClient every upstream socket is opened through. */
+  readonly client: ModelClient;
   readonly telemetry: ProxyTelemetry;
   readonly accessKey: AccessKey;
   /** Serve WebSocket callers from an HTTP-only upstream (`--ws-bridge`). */
@@ -163,10 +163,9 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
     }
     const headers = { ...req.headers };
     delete headers['x-modeltap-key'];
-    const client = ctx.clients.get(conversationFromHeaders(req.headers));
     const sentAt = performance.now();
     let opened: UpstreamWebSocket | undefined;
-    client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks, signal: handshake.signal }).then(
+    ctx.client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks, signal: handshake.signal }).then(
       (upstream) => {
         opened = upstream;
         if (handshake.signal.aborted) {
