@@ -1,8 +1,7 @@
 import type { ResponseEvent } from '../client/events.js';
+import { HOOK_NAMES } from '../client/hook-fanout.js';
 import type { TelemetryHooks } from './hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry } from './proxy-telemetry.js';
-
-const HOOK_KEYS = ['onAttemptStart', 'onRequest', 'onSsePoll', 'onWsRequest', 'onWsEvent', 'onWsFallback', 'onAuthRecovery'] as const;
 
 /** Several telemetry implementations as one: every call reaches each, hooks included. */
 export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemetry {
@@ -67,14 +66,14 @@ function composeHooks(parts: readonly RequestTelemetry[]): TelemetryHooks {
   let withHooks: RequestTelemetry | undefined;
   let count = 0;
   for (const r of parts) {
-    if (HOOK_KEYS.some((key) => r.hooks[key] !== undefined)) {
+    if (HOOK_NAMES.some((key) => r.hooks[key] !== undefined)) {
       withHooks = r;
       count++;
     }
   }
   if (count <= 1) return withHooks?.hooks ?? {};
   const hooks: Record<string, unknown> = {};
-  for (const key of HOOK_KEYS) {
+  for (const key of HOOK_NAMES) {
     // Bound to their hooks object: a hook may be a method (an OTel request is its own hooks object).
     const fns = parts.flatMap((r) => {
       const fn = r.hooks[key] as ((...args: unknown[]) => unknown) | undefined;
