@@ -4,7 +4,8 @@ import { ModelClientError } from '../client/errors.js';
 import type { ResponseItem } from '../client/events.js';
 import { parseSseFields } from '../client/sse.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
+import { WS_HIGH_WATER_BYTES } from './websocket-high-water.js';
+import { callerSender, WebSocketSink } from './websocket-sink.js';
 import type { UpgradeContext } from './websocket-upgrade.js';
 import { turnInfo } from './websocket-turns.js';
 
@@ -64,33 +65,15 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   // Frames received and not yet started; `running` while one is being answered.
   const pending: Buffer[] = [];
   let running = false;
-  // Set while the caller's send queue is over the high-water mark: resolved from the write callbacks.
-  let drained: Promise<void> | undefined;
-  let onDrained: (() => void) | undefined;
-  const written = (): void => {
-    if (onDrained !== undefined && caller.bufferedAmount < WS_LOW_WATER_BYTES) {
-      const resolve = onDrained;
-      onDrained = undefined;
-      drained = undefined;
-      caller.resume();
-      resolve();
-    }
-  };
+  const toCaller = new WebSocketSink(callerSender(caller), (readAt) => rt.onWrite(readAt));
   /**
    * Sends a frame to the caller (a relayed one with the time it was read, for telemetry); when the
    * caller's queue is full, stops reading its frames until it drained.
    */
-  const send = (data: string, readAt?: number): void => {
-    // After the close nothing is sent (and `ws` would count it as buffered, never drained).
-    if (caller.readyState !== caller.OPEN) return;
-    caller.send(data, () => {
-      if (readAt !== undefined) rt.onWrite(readAt);
-      written();
-    });
-    if (drained === undefined && caller.bufferedAmount >= WS_HIGH_WATER_BYTES) {
-      caller.pause();
-      drained = new Promise((resolve) => (onDrained = resolve));
-    }
+  const send = (data: string, readAt?: number): boolean => {
+    const room = toCaller.write(data, false, readAt);
+    if (!room) toCaller.hold(caller);
+    return room;
   };
   const headers = { ...req.headers };
   delete headers['x-modeltap-key'];
@@ -146,14 +129,13 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
         if (raw === undefined) continue;
         const sse = parseSseFields(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
         if (sse === undefined || sse.data.trim() === '[DONE]') continue;
-        const readAt = performance.now();
-        send(sse.data, readAt);
+        const room = send(sse.data, performance.now());
         if (event.type === 'completed' && event.responseId !== '') {
           remember(event.responseId, [...input, ...output]);
           lastId = event.responseId;
         }
         // Back-pressure: the upstream's body is not read on (undici holds it) until the caller drained.
-        if (drained !== undefined) await drained;
+        if (!room) await toCaller.drain();
       }
       rt.endTurn();
     } catch (error) {
@@ -195,13 +177,13 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   // `ws` reports a bad or oversized frame here (and closes with 1002/1009); without a listener it would throw.
   caller.on('error', () => undefined);
   controller.signal.addEventListener('abort', () => {
-    caller.resume();
+    toCaller.close();
     caller.close(1001, 'modeltap is shutting down');
   });
   caller.on('close', () => {
     pending.length = 0;
     controller.abort();
-    onDrained?.();
+    toCaller.close();
     untrack();
     rt.endTurn('aborted');
     rt.end({ statusCode: 101 });

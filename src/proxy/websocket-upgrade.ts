@@ -10,7 +10,7 @@ import { MISSING_KEY_MESSAGE } from './access-key.js';
 import type { ModelClient } from '../client/model-client.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
-import { WS_HIGH_WATER_BYTES, WS_LOW_WATER_BYTES } from './websocket-high-water.js';
+import { callerSender, upstreamSender, WebSocketSink } from './websocket-sink.js';
 import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
@@ -227,13 +227,15 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
 
 /**
  * Relays frames both ways, in order and unchanged, and mirrors closes in both directions. Each
- * side is read only while the other's send queue is below {@link WS_HIGH_WATER_BYTES}: a peer that
- * stops reading makes modeltap stop reading too (its TCP window then holds the sender back),
- * instead of buffering without limit. The sends' write callbacks are the drain events.
+ * side is read only while the other's send queue is below the high-water mark
+ * ({@link WebSocketSink}): a peer that stops reading makes modeltap stop reading too (its TCP
+ * window then holds the sender back), instead of buffering without limit.
  */
 function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, upstream: UpstreamWebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
   const untrack = ctx.track(controller);
+  const toUpstream = new WebSocketSink(upstreamSender(upstream));
+  const toCaller = new WebSocketSink(callerSender(caller), (readAt) => rt.onWrite(readAt));
   let ended = false;
   const end = (errorType?: string): void => {
     if (ended) return;
@@ -242,16 +244,8 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     rt.endTurn(errorType);
     rt.end({ statusCode: 101, ...(errorType === undefined ? {} : { errorType }) });
   };
-  let upstreamPaused = false;
-  let callerPaused = false;
-  const onUpstreamWritten = (): void => {
-    if (callerPaused && upstream.bufferedAmount < WS_LOW_WATER_BYTES) {
-      callerPaused = false;
-      caller.resume();
-    }
-  };
   controller.signal.addEventListener('abort', () => {
-    caller.resume();
+    toUpstream.close();
     caller.close(1001, 'modeltap is shutting down');
     upstream.close(1001, 'modeltap is shutting down');
   });
@@ -261,14 +255,11 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       const info = turnInfo(req.headers, buffer, ctx.upstream);
       if (info !== undefined) rt.startTurn(info);
     }
-    // A failed send is reported by the core and ends in the upstream's own close or error frame.
-    upstream.send(buffer, isBinary).then(onUpstreamWritten, ignore);
-    if (!callerPaused && upstream.bufferedAmount >= WS_HIGH_WATER_BYTES) {
-      callerPaused = true;
-      caller.pause();
-    }
+    if (!toUpstream.write(buffer, isBinary)) toUpstream.hold(caller);
   });
   caller.on('close', (code: number, reason: Buffer) => {
+    // The upstream's close handshake needs its close frame read: a held upstream reads on.
+    toCaller.close();
     upstream.close(sendableCloseCode(code), reason.toString('utf8'));
     end();
   });
@@ -278,26 +269,16 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       // The caller is gone: what the upstream still sends until it sees the close is dropped (and
       // must not pause the upstream again, or its close frame would go unread).
       if (ended) return;
-      const readAt = performance.now();
-      caller.send(frame.data, { binary: frame.isBinary }, () => {
-        rt.onWrite(readAt);
-        if (upstreamPaused && caller.bufferedAmount < WS_LOW_WATER_BYTES) {
-          upstreamPaused = false;
-          upstream.resume();
-        }
-      });
-      if (!upstreamPaused && caller.bufferedAmount >= WS_HIGH_WATER_BYTES) {
-        upstreamPaused = true;
-        upstream.pause();
-      }
+      const room = toCaller.write(frame.data, frame.isBinary, performance.now());
       if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
+      if (!room) toCaller.hold(upstream);
       return;
     }
-    // The upstream closed or died: mirror its close code (a lost connection becomes 1011).
+    // The upstream closed or died: mirror its close code (a lost connection becomes 1011). The
+    // close handshake needs the caller's close frame: a held caller reads on.
     const code = frame.kind === 'close' ? sendableCloseCode(frame.code) : 1011;
     const reason = frame.kind === 'close' ? frame.reason : 'upstream connection lost';
-    // The close handshake needs the caller's close frame: a paused socket would wait for ws's 30 s timer.
-    caller.resume();
+    toUpstream.close();
     caller.close(code, reason);
     end(frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
   });
