@@ -5,6 +5,7 @@ import type { HookFanout } from './hook-fanout.js';
 import { sendWithRetries, type HttpRequestSpec, type OpenResponse } from './http-transport.js';
 import type { ModelInfo, ReasoningEffort, ReasoningSummary, Verbosity } from './model-info.js';
 import type { ProviderConfig } from './provider.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 
 /**
  * Where a session comes from (Codex's `SessionSource`). Sub-agents send `x-openai-subagent` with
@@ -81,6 +82,8 @@ export interface OpenOptions {
   readonly signal: AbortSignal | undefined;
   /** Run the 401 recovery loop (§4.5). Compact does not (§2.5). */
   readonly recoverUnauthorized: boolean;
+  /** Filled in across every attempt, 401 recoveries included. Default: none. */
+  readonly timing?: UpstreamTiming | undefined;
 }
 
 /**
@@ -135,6 +138,7 @@ export function openHttp(
       hooks: options.hooks,
       signal: options.signal,
       random: ctx.random,
+      timing: options.timing,
     }),
   );
 }

@@ -20,6 +20,7 @@ import { ResponseStream, type OpenedStream, type ResponseHead } from './response
 import { backoffMs } from './retry.js';
 import { pumpBody, pumpSse, readBody, readSse, type ResponseSink } from './stream-reader.js';
 import type { TurnMetadataCache } from './turn-metadata.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 import { zstdCompress } from './zstd.js';
 import { connectionFor, streamOnConnection } from './websocket-stream.js';
 
@@ -34,6 +35,11 @@ export interface StreamOptions {
    * done, completed, usage); true maps every one, text deltas included (content capture). Default false.
    */
   readonly allEvents?: boolean;
+  /**
+   * Filled in with when the upstream was sent the request and answered (see {@link UpstreamTiming}),
+   * for a raw request (`{ raw }`) and `ModelClient.openWebSocket`. Default: none.
+   */
+  readonly timing?: UpstreamTiming;
 }
 
 /** Options of `ModelClient.newSession()`. */
@@ -84,7 +90,7 @@ export class ModelClientSession {
    */
   stream(request: StreamRequest, options: StreamOptions = {}): ResponseStream {
     const hooks = this.#ctx.hooks.with(options.telemetry);
-    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal, options.allEvents === true));
+    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal, options.allEvents === true, options.timing));
     return this.#streamPrompt(request, hooks, options.signal);
   }
 
@@ -98,13 +104,14 @@ export class ModelClientSession {
     build: (creds: Credentials | undefined) => Promise<HttpRequestSpec> | HttpRequestSpec,
     hooks: HookFanout,
     signal: AbortSignal | undefined,
+    timing?: UpstreamTiming,
   ): Promise<OpenResponse> {
-    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true });
+    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true, timing });
     this.#captureTurnState(response);
     return response;
   }
 
-  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined, allEvents: boolean): Promise<OpenedStream> {
+  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined, allEvents: boolean, timing: UpstreamTiming | undefined): Promise<OpenedStream> {
     const method = (raw.method ?? 'POST').toUpperCase();
     const url = buildUrl(this.#ctx.provider, raw.path, raw.query ?? '');
     const callerHeaders: Record<string, string | string[]> = {};
@@ -130,6 +137,7 @@ export class ModelClientSession {
       },
       hooks,
       signal,
+      timing,
     );
     const chat = /(^|\/)chat\/completions\/?$/.test(raw.path);
     return this.#read(response, chat ? 'chat' : 'responses', { raw: true, hooks, signal, light: !allEvents });
