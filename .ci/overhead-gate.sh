@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # modeltap's own latency gate: bench modeltap against its built-in simulator, then check the
-# overhead modeltap measured for itself (request arrival to upstream send, plus upstream head to
-# the head written) against the committed baseline. The tolerance was set from repeated runs on
+# overhead modeltap measured for itself (request arrival to the upstream dispatch, plus upstream
+# head to the caller's head written, as README's Server-Timing says) against the committed baseline. The tolerance was set from repeated runs on
 # the shared 2-core machine (see the commit that set it): the median moves by up to about 40 %
 # between identical runs there, so the gate fails on a doubling (however small: no absolute floor here), or beyond 2 ms.
 set -euo pipefail

@@ -8,6 +8,7 @@ export {
   type StreamOptions,
 } from './client/model-client-session.js';
 export { ResponseStream, type ResponseHead } from './client/response-stream.js';
+export { UpstreamTiming } from './client/upstream-timing.js';
 export {
   ModelClientError,
   type ModelClientErrorKind,

@@ -5,6 +5,7 @@ import type { HookFanout } from './hook-fanout.js';
 import { sendWithRetries, type HttpRequestSpec, type OpenResponse } from './http-transport.js';
 import type { ModelInfo, ReasoningEffort, ReasoningSummary, Verbosity } from './model-info.js';
 import { clampRetries, type ProviderConfig } from './provider.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 
 /**
  * Where a session comes from (Codex's `SessionSource`). Sub-agents send `x-openai-subagent` with
@@ -83,6 +84,8 @@ export interface OpenOptions {
   readonly recoverUnauthorized: boolean;
   /** Transport retries in place of the provider's `requestMaxRetries`. Default: the provider's. */
   readonly maxRetries?: number | undefined;
+  /** Filled in across every attempt, 401 recoveries included. Default: none. */
+  readonly timing?: UpstreamTiming | undefined;
 }
 
 /**
@@ -137,6 +140,7 @@ export function openHttp(
       hooks: options.hooks,
       signal: options.signal,
       random: ctx.random,
+      timing: options.timing,
     }),
   );
 }

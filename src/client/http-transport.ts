@@ -6,6 +6,7 @@ import { mapHttpError, ModelClientError } from './errors.js';
 import type { HeaderMap } from './header-map.js';
 import type { HookFanout } from './hook-fanout.js';
 import { backoffMs, shouldRetryAttempt, type AttemptOutcome } from './retry.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 
 /** One upstream HTTP request, re-sent unchanged on every attempt. */
 export interface HttpRequestSpec {
@@ -32,6 +33,8 @@ export interface SendOptions {
   readonly hooks: HookFanout;
   readonly signal: AbortSignal | undefined;
   readonly random: () => number;
+  /** Filled in with each attempt's dispatch and answer and each backoff. Default: none. */
+  readonly timing?: UpstreamTiming | undefined;
 }
 
 /**
@@ -149,7 +152,7 @@ async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<Uin
  * status, headers and body.
  */
 export async function sendWithRetries(spec: HttpRequestSpec, options: SendOptions): Promise<OpenResponse> {
-  const { hooks, signal } = options;
+  const { hooks, signal, timing } = options;
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal.reason);
     const extra = hooks.onAttemptStart(attempt, spec);
@@ -161,7 +164,7 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
     if (release) headers = { ...headers, 'content-length': String(bytes.byteLength) };
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(spec.url, {
+      const pending = request(spec.url, {
         method: spec.method as Dispatcher.HttpMethod,
         headers,
         // undici documents Iterable bodies (Dispatcher.md, `body`); its typings leave them out.
@@ -171,6 +174,11 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
         bodyTimeout: options.idleTimeoutMs,
         ...(signal ? { signal } : {}),
       });
+      // Handed over: undici's synchronous part is done. It writes the request a loop turn later on a
+      // reused connection (after checking the socket), or once connected: the upstream's time.
+      timing?.dispatched();
+      response = await pending;
+      timing?.answered();
     } catch (error) {
       const elapsed = performance.now() - started;
       if (signal?.aborted) {
@@ -184,6 +192,7 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
         throw new ModelClientError({ kind: 'invalid_request', message, source: 'client', status: 400, cause: error });
       }
       const { outcome, transport } = describeNetworkError(error);
+      timing?.answered();
       hooks.onRequest(attempt, null, transport, elapsed);
       if (!shouldRetryAttempt(outcome, attempt, options.maxRetries)) throw toClientError(transport, error);
       await backoff(options, attempt);
@@ -201,6 +210,8 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
       if (signal?.aborted) throw abortedError(error);
       body = new Uint8Array(0);
     }
+    // An error answer is relayed once read whole: it was answered only now.
+    timing?.answered();
     const transport: TransportError = {
       kind: 'http',
       status,
@@ -215,9 +226,11 @@ export async function sendWithRetries(spec: HttpRequestSpec, options: SendOption
 }
 
 async function backoff(options: SendOptions, attempt: number): Promise<void> {
+  const started = performance.now();
   try {
     await sleep(backoffMs(options.baseDelayMs, attempt + 1, options.random), undefined, options.signal ? { signal: options.signal } : {});
   } catch (error) {
     throw abortedError(error);
   }
+  options.timing?.waited(performance.now() - started);
 }

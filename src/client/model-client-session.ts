@@ -20,6 +20,7 @@ import { ResponseStream, type OpenedStream, type ResponseHead } from './response
 import { backoffMs } from './retry.js';
 import { pumpBody, pumpSse, readBody, readSse, type ResponseSink } from './stream-reader.js';
 import type { TurnMetadataCache } from './turn-metadata.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 import { zstdCompress } from './zstd.js';
 import { connectionFor, streamOnConnection } from './websocket-stream.js';
 
@@ -34,6 +35,11 @@ export interface StreamOptions {
    * done, completed, usage); true maps every one, text deltas included (content capture). Default false.
    */
   readonly allEvents?: boolean;
+  /**
+   * Filled in with when the upstream was sent the request and answered (see {@link UpstreamTiming}),
+   * for a raw request (`{ raw }`) and `ModelClient.openWebSocket`. Default: none.
+   */
+  readonly timing?: UpstreamTiming;
 }
 
 /** Options of `ModelClient.newSession()`. */
@@ -84,7 +90,7 @@ export class ModelClientSession {
    */
   stream(request: StreamRequest, options: StreamOptions = {}): ResponseStream {
     const hooks = this.#ctx.hooks.with(options.telemetry);
-    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal, options.allEvents === true));
+    if (isRawRequest(request)) return new ResponseStream(() => this.#openRaw(request.raw, hooks, options.signal, options.allEvents === true, options.timing));
     return this.#streamPrompt(request, hooks, options.signal);
   }
 
@@ -99,13 +105,14 @@ export class ModelClientSession {
     hooks: HookFanout,
     signal: AbortSignal | undefined,
     maxRetries?: number,
+    timing?: UpstreamTiming,
   ): Promise<OpenResponse> {
-    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true, maxRetries });
+    const response = await openHttp(this.#ctx, build, { hooks, signal, recoverUnauthorized: true, maxRetries, timing });
     this.#captureTurnState(response);
     return response;
   }
 
-  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined, allEvents: boolean): Promise<OpenedStream> {
+  async #openRaw(raw: RawRequest, hooks: HookFanout, signal: AbortSignal | undefined, allEvents: boolean, timing: UpstreamTiming | undefined): Promise<OpenedStream> {
     const method = (raw.method ?? 'POST').toUpperCase();
     const url = buildUrl(this.#ctx.provider, raw.path, raw.query ?? '');
     const callerHeaders: Record<string, string | string[]> = {};
@@ -132,6 +139,7 @@ export class ModelClientSession {
       hooks,
       signal,
       raw.maxRetries,
+      timing,
     );
     const chat = /(^|\/)chat\/completions\/?$/.test(raw.path);
     return this.#read(response, chat ? 'chat' : 'responses', { raw: true, hooks, signal, light: !allEvents });

@@ -183,6 +183,7 @@ export class ModelClient {
         hooks,
         handshakeTimeoutMs: ctx.provider.streamIdleTimeoutMs,
         signal: options.signal,
+        timing: options.timing,
       });
     });
   }

@@ -4,6 +4,7 @@ import type { WsPoll } from '../telemetry/hooks.js';
 import { mapHttpError, ModelClientError, streamError } from './errors.js';
 import type { HeaderMap } from './header-map.js';
 import type { HookFanout } from './hook-fanout.js';
+import type { UpstreamTiming } from './upstream-timing.js';
 
 /** One frame read from the upstream socket, or how reading ended. */
 export type WsFrame =
@@ -171,6 +172,8 @@ export interface OpenWebSocketOptions {
   readonly hooks: HookFanout;
   readonly handshakeTimeoutMs: number;
   readonly signal: AbortSignal | undefined;
+  /** Filled in with the handshake's dispatch and answer. Default: none. */
+  readonly timing?: UpstreamTiming | undefined;
 }
 
 /**
@@ -189,10 +192,13 @@ export function openUpstreamWebSocket(options: OpenWebSocketOptions): Promise<Up
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const ws = new WebSocket(toWebSocketUrl(options.url), { headers, handshakeTimeout: options.handshakeTimeoutMs, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    // ws hands the handshake request to node:http from its constructor.
+    options.timing?.dispatched();
     let settled = false;
     const fail = (error: ModelClientError): void => {
       if (settled) return;
       settled = true;
+      if (error.kind !== 'aborted') options.timing?.answered();
       ws.removeAllListeners();
       ws.on('error', () => undefined);
       ws.terminate();
@@ -202,6 +208,7 @@ export function openUpstreamWebSocket(options: OpenWebSocketOptions): Promise<Up
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let handshakeHeaders: HeaderMap = {};
     ws.once('upgrade', (res: IncomingMessage) => {
+      options.timing?.answered();
       handshakeHeaders = res.headers;
     });
     ws.once('unexpected-response', (_req, res: IncomingMessage) => {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ModelClientError } from '../client/errors.js';
 import { isHopByHop, type HeaderMap } from '../client/header-map.js';
-import type { ResponseStream } from '../client/response-stream.js';
+import type { ResponseHead, ResponseStream } from '../client/response-stream.js';
+import { UpstreamTiming } from '../client/upstream-timing.js';
 import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ModelClient } from '../client/model-client.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
@@ -38,12 +39,17 @@ export interface ForwardRequest {
   readonly telemetry: RequestTelemetry;
 }
 
-function relayHeaders(upstream: HeaderMap, serverTiming: string): OutgoingHttpHeaders {
+function relayHeaders(upstream: HeaderMap): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const name in upstream) {
     const value = upstream[name];
     if (value !== undefined && !isHopByHop(name)) headers[name] = value;
   }
+  return headers;
+}
+
+/** Adds modeltap's `Server-Timing` after the upstream's own, if it sent one. */
+function withServerTiming(headers: OutgoingHttpHeaders, serverTiming: string): OutgoingHttpHeaders {
   const existing = headers['server-timing'];
   headers['server-timing'] = existing === undefined ? serverTiming : `${String(existing)}, ${serverTiming}`;
   return headers;
@@ -52,6 +58,14 @@ function relayHeaders(upstream: HeaderMap, serverTiming: string): OutgoingHttpHe
 /** `Server-Timing` per the telemetry contract: modeltap's own time and the upstream's, in ms. */
 export function serverTiming(overheadMs: number, upstreamMs: number): string {
   return `modeltap;dur=${overheadMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
+}
+
+/**
+ * `Server-Timing` for a head about to be written, from one clock: everything since the request's
+ * `arrival` is modeltap's, but the `upstreamMs` the upstream took (0 when it was never sent).
+ */
+function serverTimingNow(arrival: number, upstreamMs: number): string {
+  return serverTiming(performance.now() - arrival - upstreamMs, upstreamMs);
 }
 
 /** The SSE event that tells a caller the stream broke after it started, in the API's own shape. */
@@ -133,6 +147,7 @@ async function forwardTracked(
       body: facts.telemetryBody,
     });
   }
+  const timing = new UpstreamTiming();
   const stream = ctx.client.newSession().stream(
     {
       raw: {
@@ -144,12 +159,11 @@ async function forwardTracked(
         ...(isRetryableRequest(target.route !== 'passthrough', method, req.headers) ? {} : { maxRetries: 0 }),
       },
     },
-    { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true },
+    { signal, telemetry: rt.hooks, allEvents: rt.allEvents === true, timing },
   );
   // The stream holds the body until the upstream head arrives (for retries); nothing else may.
   body = undefined;
   facts = undefined;
-  const sentAt = performance.now();
   let head;
   try {
     head = await stream.head();
@@ -159,39 +173,80 @@ async function forwardTracked(
       return;
     }
     rt.onError(error instanceof ModelClientError ? (error.upstream === undefined ? error.kind : String(error.upstream.status)) : 'internal_error');
-    const timing = serverTiming(sentAt - target.arrival, performance.now() - sentAt);
     if (error instanceof ModelClientError && error.upstream !== undefined) {
       const { status, headers, body: errorBody } = error.upstream;
-      res.writeHead(status, { ...relayHeaders(headers, timing), 'content-length': errorBody.length });
+      const relayed = relayHeaders(headers);
+      relayed['content-length'] = errorBody.length;
+      res.writeHead(status, withServerTiming(relayed, serverTimingNow(target.arrival, timing.upstreamMs())));
       res.end(errorBody);
       return;
     }
     const proxyError = error instanceof ModelClientError ? fromClientError(error) : new ProxyError('internal_error', 500, 'internal error', { cause: error });
-    sendError(res, proxyError, { 'server-timing': timing });
+    sendError(res, proxyError, { 'server-timing': serverTimingNow(target.arrival, timing.upstreamMs()) });
     return;
   }
-  const headAt = performance.now();
-  const upstreamMs = headAt - sentAt;
-  const overheadMs = sentAt - target.arrival + (performance.now() - headAt);
-  res.writeHead(head.status, relayHeaders(head.headers, serverTiming(overheadMs, upstreamMs)));
-  // A stream's head goes out at once (the caller may show progress on it); a JSON head waits for
-  // the body's first bytes, which follow at once, so both leave in one write instead of two.
-  if (head.transport !== 'http_json') res.flushHeaders();
-  rt.onHead(head.status, head.transport, overheadMs, upstreamMs);
-  await relay(stream, res, target.route, head.transport === 'http_sse', signal, rt);
+  const writeHead = callerHead(res, head, relayHeaders(head.headers), target.arrival, timing, rt);
+  if (head.transport !== 'http_json') {
+    // A stream's head goes out at once: the caller may show progress on it.
+    writeHead(timing.answeredAt, () => {
+      res.flushHeaders();
+      return true;
+    });
+    await relay(stream, res, target.route, head.transport === 'http_sse', signal, rt, undefined);
+    return;
+  }
+  // A JSON head waits for the body's first bytes, which follow at once, so both leave in one write
+  // instead of two; until they are read the upstream is still answering.
+  res.statusCode = head.status;
+  await relay(stream, res, target.route, false, signal, rt, writeHead);
 }
 
-async function relay(stream: ResponseStream, res: ServerResponse, route: RouteKind, sse: boolean, signal: AbortSignal, rt: RequestTelemetry): Promise<void> {
+/** Writes the caller's head, then `first` (what leaves with it), with the upstream's answer in hand since `answeredAt`. */
+type HeadWriter = (answeredAt: number, first: () => boolean) => boolean;
+
+/**
+ * The caller's head, written once from one clock: everything since the request's arrival is
+ * modeltap's, but what the upstream took until `answeredAt`. `Server-Timing` is in the head, so
+ * it is taken just before `writeHead`; the overhead telemetry records is taken after the write.
+ */
+function callerHead(res: ServerResponse, head: ResponseHead, headers: OutgoingHttpHeaders, arrival: number, timing: UpstreamTiming, rt: RequestTelemetry): HeadWriter {
+  return (answeredAt, first) => {
+    const upstreamMs = timing.upstreamMs(answeredAt);
+    res.writeHead(head.status, withServerTiming(headers, serverTimingNow(arrival, upstreamMs)));
+    const flushed = first();
+    rt.onHead(head.status, head.transport, performance.now() - arrival - upstreamMs, upstreamMs);
+    return flushed;
+  };
+}
+
+async function relay(
+  stream: ResponseStream,
+  res: ServerResponse,
+  route: RouteKind,
+  sse: boolean,
+  signal: AbortSignal,
+  rt: RequestTelemetry,
+  headWithBody: HeadWriter | undefined,
+): Promise<void> {
+  let pendingHead = headWithBody;
   try {
     await stream.pipeTo({
       write: (chunk, readAt) => {
-        const flushed = res.write(chunk);
+        let flushed: boolean;
+        if (pendingHead === undefined) flushed = res.write(chunk);
+        else {
+          const writeHead = pendingHead;
+          pendingHead = undefined;
+          flushed = writeHead(readAt, () => res.write(chunk));
+        }
         rt.onWrite(readAt);
         return flushed;
       },
       drain: () => waitForDrain(res),
       event: (event) => rt.onEvent(event),
     });
+    // An empty body: the head was waiting for its end.
+    pendingHead?.(performance.now(), () => true);
     res.end();
   } catch (error) {
     rt.onError(signal.aborted ? 'aborted' : error instanceof ModelClientError ? error.kind : 'internal_error');

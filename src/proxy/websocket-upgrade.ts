@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ModelClientError } from '../client/errors.js';
 import { headerValue } from '../client/header-map.js';
+import { UpstreamTiming } from '../client/upstream-timing.js';
 import type { UpstreamWebSocket, WsFrame } from '../client/upstream-websocket.js';
 import type { ProxyTelemetry, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { AccessKey } from './access-key.js';
@@ -163,9 +164,9 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
     }
     const headers = { ...req.headers };
     delete headers['x-modeltap-key'];
-    const sentAt = performance.now();
+    const timing = new UpstreamTiming();
     let opened: UpstreamWebSocket | undefined;
-    ctx.client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks, signal: handshake.signal }).then(
+    ctx.client.openWebSocket({ path: 'responses', query: url.search.slice(1), headers }, { telemetry: rt.hooks, signal: handshake.signal, timing }).then(
       (upstream) => {
         opened = upstream;
         if (handshake.signal.aborted) {
@@ -173,13 +174,15 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
           callerGone();
           return;
         }
-        const upstreamMs = performance.now() - sentAt;
         const relayed = HANDSHAKE_HEADERS.flatMap((name) => {
           const value = headerValue(upstream.headers, name);
           return value === undefined ? [] : [`${name}: ${value}`];
         });
         const accepted = accept(relayed, (caller) => {
-          rt.onHead(101, 'websocket', sentAt - arrival + (performance.now() - sentAt - upstreamMs), upstreamMs);
+          // ws has written the caller's 101 before it calls back: everything since arrival that was
+          // not the upstream's handshake is modeltap's.
+          const upstreamMs = timing.upstreamMs();
+          rt.onHead(101, 'websocket', performance.now() - arrival - upstreamMs, upstreamMs);
           relay(ctx, req, caller, upstream, rt);
         });
         if (!accepted) upstream.close(1001, 'caller handshake failed');
