@@ -104,7 +104,7 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
       return;
     }
     const input = [...before, ...asItems(frame['input'])];
-    const info = turnInfo(req.headers, data, ctx.upstream);
+    const info = turnInfo(req.headers, data, ctx.upstream, rt.allEvents === true);
     if (info !== undefined) rt.startTurn(info);
     if (frame['generate'] === false) {
       const id = `resp_bridge_warmup_${++warmups}`;

@@ -3,7 +3,7 @@ import { classifyResponseFailed } from '../client/errors.js';
 import { ResponsesFrameMapper } from '../client/responses-mapper.js';
 import { errorFromFrame } from '../client/websocket-frames.js';
 import type { OperationInfo, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
-import { conversationFromHeaders } from './request-facts.js';
+import { conversationFromHeaders, telemetryBody } from './request-facts.js';
 
 type Obj = Record<string, unknown>;
 
@@ -28,8 +28,11 @@ function turnMetadataOf(frame: Obj): Obj | undefined {
   }
 }
 
-/** The operation a caller's frame starts, when it is a `response.create` or `response.append`. */
-export function turnInfo(headers: IncomingHttpHeaders, data: Buffer, upstream: { address: string; port: number }): OperationInfo | undefined {
+/**
+ * The operation a caller's frame starts, when it is a `response.create` or `response.append`;
+ * `content`: keep the frame's content for telemetry (content capture is on).
+ */
+export function turnInfo(headers: IncomingHttpHeaders, data: Buffer, upstream: { address: string; port: number }, content: boolean): OperationInfo | undefined {
   // Cheap check first: most caller frames are requests, but only those start a turn.
   if (data.indexOf('response.') === -1) return undefined;
   const frame = parseObject(data);
@@ -47,7 +50,8 @@ export function turnInfo(headers: IncomingHttpHeaders, data: Buffer, upstream: {
     originator: typeof originator === 'string' ? originator : undefined,
     serverAddress: upstream.address,
     serverPort: upstream.port,
-    body: frame,
+    // Like an HTTP body: its parameters, and its content only with content capture on.
+    body: telemetryBody(frame, content),
     transport: 'websocket',
   };
 }

@@ -255,7 +255,7 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
   caller.on('message', (data: RawData, isBinary: boolean) => {
     const buffer = data as Buffer;
     if (!isBinary) {
-      const info = turnInfo(req.headers, buffer, ctx.upstream);
+      const info = turnInfo(req.headers, buffer, ctx.upstream, rt.allEvents === true);
       if (info !== undefined) rt.startTurn(info);
     }
     if (!toUpstream.write(buffer, isBinary)) toUpstream.hold(caller);
