@@ -36,4 +36,5 @@ export {
   type UnauthorizedRecovery,
 } from './client/auth.js';
 export { collectResponse, type CollectedResponse } from './client/collect.js';
+export { MAX_SSE_EVENT_BYTES } from './client/sse.js';
 export type * from './telemetry/hooks.js';
