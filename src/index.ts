@@ -37,6 +37,7 @@ export {
   type UnauthorizedRecovery,
 } from './client/auth.js';
 export { collectResponse, type CollectedResponse } from './client/collect.js';
+export { MAX_SSE_EVENT_BYTES } from './client/sse.js';
 export type * from './telemetry/hooks.js';
 export { createProxy, type ProxyConfig } from './cli/create-proxy.js';
 export type { ProxyServer } from './proxy/server.js';

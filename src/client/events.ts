@@ -163,6 +163,26 @@ export function completedEvent(response: ResponseFields, from: { readonly raw?: 
   };
 }
 
+const parsedResponses = new WeakMap<CompletedEvent, Readonly<Record<string, unknown>>>();
+
+/**
+ * The `completed` event of a parsed Responses `response.completed` / `response.done` frame,
+ * remembering the parsed `response` object for {@link completedResponse}.
+ */
+export function completedFrameEvent(response: Readonly<Record<string, unknown>>, from: { readonly raw?: Uint8Array }): CompletedEvent {
+  const event = completedEvent(response, from);
+  parsedResponses.set(event, response);
+  return event;
+}
+
+/**
+ * The parsed `response` object a completed event was read from, so that telemetry reads the output
+ * without parsing the frame again. Kept beside the event, not on it, so the event's shape is unchanged.
+ */
+export function completedResponse(event: CompletedEvent): Readonly<Record<string, unknown>> | undefined {
+  return parsedResponses.get(event);
+}
+
 /** Reads `usage` of a Responses `response` object (spec §1.4); null when absent or malformed. */
 export function parseTokenUsage(usage: unknown): TokenUsage | null {
   if (usage === null || typeof usage !== 'object') return null;

@@ -1,6 +1,6 @@
 import type { SseEvent } from '../telemetry/hooks.js';
 import { classifyResponseFailed, MESSAGES, streamError, type ModelClientError } from './errors.js';
-import { completedEvent, type ResponseEvent, type ResponseFields, type ResponseItem } from './events.js';
+import { completedEvent, completedFrameEvent, type ResponseEvent, type ResponseFields, type ResponseItem } from './events.js';
 import type { FrameMapper } from './frame-mapper.js';
 
 interface ResponsesFrame {
@@ -133,6 +133,6 @@ export class ResponsesFrameMapper implements FrameMapper {
     }
     this.completed = true;
     this.#pendingError = undefined;
-    return completedEvent(response, r);
+    return completedFrameEvent(response as Readonly<Record<string, unknown>>, r);
   }
 }

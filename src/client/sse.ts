@@ -1,31 +1,81 @@
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import type { SseEvent } from '../telemetry/hooks.js';
+import { streamError } from './errors.js';
 
 /** One SSE frame: its exact bytes on the wire and the event it dispatches, if any. */
 export interface SseFrame {
-  /** The frame's bytes including its terminating blank line; a view, not a copy. */
+  /** The frame's bytes including its terminating blank line; a view of a chunk when it arrived whole. */
   readonly raw: Buffer;
   /** Undefined for frames that dispatch nothing (comments only, no `data:`, or cut off at EOF). */
   readonly event: SseEvent | undefined;
+}
+
+/**
+ * Largest SSE frame (one event with its field lines, as sent) a stream may carry: 16 MiB. A larger
+ * one ends the stream with a `stream` error instead of growing the buffer that collects it.
+ */
+export const MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
+
+/** Options for {@link SseFramer}. */
+export interface SseFramerOptions {
+  /** Largest frame in bytes; default {@link MAX_SSE_EVENT_BYTES}. */
+  readonly maxEventBytes?: number;
 }
 
 const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
 
+function toSseEvent(message: EventSourceMessage): SseEvent {
+  const event = message.event ?? 'message';
+  return message.id === undefined ? { event, data: message.data } : { event, data: message.data, id: message.id };
+}
+
 /**
- * Splits an SSE byte stream into frames without copying: each frame is a view of the chunk it
- * arrived in, and bytes are only concatenated when a frame spans chunks.
+ * eventsource-parser, fed whole frames only: an event it dispatches during `feed` belongs to the
+ * frame just fed, which is how each event keeps its exact bytes (the parser reports no offsets).
+ */
+class FrameParser {
+  #event: SseEvent | undefined;
+  readonly #parser: EventSourceParser = createParser({
+    onEvent: (message) => {
+      this.#event = toSseEvent(message);
+    },
+  });
+
+  /** The event of one frame's text; `terminate` ends a frame that lacks its blank line first. */
+  parse(text: string, terminate: boolean): SseEvent | undefined {
+    this.#parser.feed(text);
+    // The parser holds a final CR back in case an LF follows; the framer already knows none does
+    // (CR LF is one line end, so adding the LF changes nothing else).
+    if (terminate) this.#parser.feed('\n\n');
+    else if (text.charCodeAt(text.length - 1) === CR) this.#parser.feed('\n');
+    const event = this.#event;
+    this.#event = undefined;
+    return event;
+  }
+}
+
+/**
+ * Splits an SSE byte stream into frames and parses each one with eventsource-parser.
  *
- * We frame bytes ourselves instead of using eventsource-parser because a byte-faithful relay needs
- * each frame's exact bytes, and a string parser cannot say where a frame ends in the byte stream
- * once multi-byte characters are involved. Line endings follow the WHATWG rules: CRLF, LF or CR.
+ * Frames are found on the bytes, because a byte-faithful relay needs each frame's exact bytes and a
+ * string parser cannot say where a frame ends in the byte stream. A frame that arrived in one
+ * chunk is a view of it; one that spans chunks is collected once into a buffer that grows by
+ * doubling, so a frame of N bytes costs O(N) whatever the chunking. Each frame is decoded once,
+ * whole (CR and LF never occur inside a UTF-8 sequence, so a frame always ends on a character).
+ * Line endings follow the WHATWG rules: CRLF, LF or CR.
  */
 export class SseFramer {
+  /** The chunk being scanned. */
   #buf: Buffer = EMPTY;
-  /** Start of the current (unfinished) frame in #buf. */
+  /** Start in #buf of the current (unfinished) frame; its earlier bytes are in #head. */
   #start = 0;
   /** Next byte of #buf to scan. */
   #pos = 0;
+  /** The current frame's bytes from earlier chunks: #head[0, #headLen). */
+  #head: Buffer = EMPTY;
+  #headLen = 0;
   /** Bytes in the current line so far (a blank line ends the frame). */
   #lineLen = 0;
   /** The previous byte was a CR that ended a line, so an LF right after it belongs to that CR. */
@@ -34,24 +84,31 @@ export class SseFramer {
   #pendingCrEnd = false;
   /** A CR was seen in the stream: from then on, scan byte by byte (CR and CRLF endings). */
   #sawCr = false;
+  /** No frame parsed yet: a byte-order mark may lead the stream. */
+  #first = true;
+  readonly #max: number;
+  readonly #parser = new FrameParser();
 
-  /** Adds bytes from the stream. */
-  push(chunk: Uint8Array): void {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (!this.#sawCr && buf.indexOf(CR) !== -1) this.#sawCr = true;
-    if (this.#start >= this.#buf.length) {
-      // Everything before was consumed: scan the new chunk in place.
-      this.#buf = buf;
-      this.#pos = 0;
-    } else {
-      const rest = this.#buf.subarray(this.#start);
-      this.#pos -= this.#start;
-      this.#buf = Buffer.concat([rest, buf]);
-    }
-    this.#start = 0;
+  constructor(options: SseFramerOptions = {}) {
+    this.#max = options.maxEventBytes ?? MAX_SSE_EVENT_BYTES;
   }
 
-  /** The next complete frame, or undefined when more bytes are needed. */
+  /** Adds bytes from the stream; call {@link next} until it returns undefined first. */
+  push(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#pos < this.#buf.length) throw new TypeError('SseFramer.push() before next() returned undefined');
+    if (!this.#sawCr && buf.indexOf(CR) !== -1) this.#sawCr = true;
+    // The unfinished frame's bytes move to #head before this chunk replaces the previous one.
+    if (this.#start < this.#buf.length) this.#append(this.#buf, this.#start, this.#buf.length);
+    this.#buf = buf;
+    this.#start = 0;
+    this.#pos = 0;
+  }
+
+  /**
+   * The next complete frame, or undefined when more bytes are needed. Throws a `stream` error
+   * when the current frame grows beyond the maximum event size.
+   */
   next(): SseFrame | undefined {
     const buf = this.#buf;
     if (!this.#sawCr) {
@@ -63,7 +120,7 @@ export class SseFramer {
         if (lf === -1) {
           this.#lineLen = lineLen + buf.length - pos;
           this.#pos = buf.length;
-          return undefined;
+          return this.#needMore();
         }
         if (lf === pos && lineLen === 0) {
           this.#lineLen = 0;
@@ -74,7 +131,7 @@ export class SseFramer {
       }
     }
     if (this.#pendingCrEnd) {
-      if (this.#pos >= buf.length) return undefined;
+      if (this.#pos >= buf.length) return this.#needMore();
       this.#pendingCrEnd = false;
       const end = buf[this.#pos] === LF ? this.#pos + 1 : this.#pos;
       this.#afterCr = false;
@@ -105,7 +162,7 @@ export class SseFramer {
           if (pos >= length) {
             this.#pos = pos;
             this.#pendingCrEnd = true;
-            return undefined;
+            return this.#needMore();
           }
           return this.#cut(buf[pos] === LF ? pos + 1 : pos);
         }
@@ -119,7 +176,7 @@ export class SseFramer {
     this.#pos = pos;
     this.#lineLen = lineLen;
     this.#afterCr = afterCr;
-    return undefined;
+    return this.#needMore();
   }
 
   /** At end of stream: whatever bytes remain, as a final frame (dispatching nothing if incomplete). */
@@ -128,8 +185,8 @@ export class SseFramer {
       this.#pendingCrEnd = false;
       return this.#cut(this.#pos);
     }
-    if (this.#start >= this.#buf.length) return undefined;
-    const raw = this.#buf.subarray(this.#start);
+    if (this.#start >= this.#buf.length && this.#headLen === 0) return undefined;
+    const raw = this.#take(this.#buf.length);
     this.#buf = EMPTY;
     this.#start = 0;
     this.#pos = 0;
@@ -139,107 +196,62 @@ export class SseFramer {
     return { raw, event: undefined };
   }
 
+  #needMore(): undefined {
+    if (this.#headLen + this.#buf.length - this.#start > this.#max) throw tooLarge(this.#max);
+    return undefined;
+  }
+
   #cut(end: number): SseFrame {
-    const raw = this.#buf.subarray(this.#start, end);
+    const raw = this.#take(end);
     this.#start = end;
     this.#pos = end;
-    return { raw, event: parseSseFields(raw) };
+    if (raw.length > this.#max) throw tooLarge(this.#max);
+    let from = 0;
+    if (this.#first) {
+      this.#first = false;
+      // A byte-order mark is not part of the first field name.
+      if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) from = 3;
+    }
+    return { raw, event: this.#parser.parse(raw.toString('utf8', from), false) };
+  }
+
+  /** The current frame's bytes up to #buf[end]: a view when it lies in #buf alone. */
+  #take(end: number): Buffer {
+    if (this.#headLen === 0) return this.#buf.subarray(this.#start, end);
+    this.#append(this.#buf, this.#start, end);
+    const raw = this.#head.subarray(0, this.#headLen);
+    // The frame keeps the buffer; the next frame that spans chunks gets a new one.
+    this.#head = EMPTY;
+    this.#headLen = 0;
+    return raw;
+  }
+
+  #append(src: Buffer, start: number, end: number): void {
+    const needed = this.#headLen + end - start;
+    if (needed > this.#head.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.#head.length, 4096));
+      this.#head.copy(grown, 0, 0, this.#headLen);
+      this.#head = grown;
+    }
+    src.copy(this.#head, this.#headLen, start, end);
+    this.#headLen = needed;
   }
 }
 
-const COLON = 0x3a;
-const SPACE = 0x20;
-
-/** Whether `raw[start, end)` is the ASCII field name `name`. */
-function isField(raw: Buffer, start: number, end: number, name: string): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (raw[start + i] !== name.charCodeAt(i)) return false;
-  return true;
+function tooLarge(max: number): Error {
+  return streamError(`SSE event larger than ${max} bytes`);
 }
+
+const fields = new FrameParser();
 
 /**
- * Parses the fields of one complete frame (WHATWG "interpret an event stream"): `event`, `data`
- * (lines joined with LF), `id` (ignored if it contains NUL); comments and `retry` are skipped.
- * Returns undefined when the frame has no `data` field, which dispatches nothing.
- *
- * Works on the bytes: lines are found with a native search and only the values are decoded, one
- * string each (decoding the whole frame and slicing it was the relay's largest per-event cost).
- * Line endings are split on bytes, which is safe: CR and LF never occur inside a UTF-8 sequence.
+ * Parses the fields of one frame's bytes (WHATWG "interpret an event stream", by eventsource-parser):
+ * `event` (default `message`), `data` (lines joined with LF), `id` (ignored if it contains NUL);
+ * comments and `retry` are skipped. The end of `raw` ends the frame, blank line or not. Returns
+ * undefined when the frame has no `data` field, which dispatches nothing.
  */
-export function parseSseFields(raw: Buffer): SseEvent | undefined {
-  if (raw.indexOf(CR) !== -1) return parseSseFieldsText(raw);
-  // A byte-order mark is not part of the first field name.
-  let lineStart = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
-  const length = raw.length;
-  let eventName = '';
-  let data: string | undefined;
-  let id: string | undefined;
-  while (lineStart < length) {
-    let lineEnd = raw.indexOf(LF, lineStart);
-    if (lineEnd === -1) lineEnd = length;
-    if (lineEnd > lineStart && raw[lineStart] !== COLON) {
-      const colon = raw.indexOf(COLON, lineStart);
-      let fieldEnd = lineEnd;
-      let valueStart = lineEnd;
-      if (colon !== -1 && colon < lineEnd) {
-        fieldEnd = colon;
-        valueStart = raw[colon + 1] === SPACE ? colon + 2 : colon + 1;
-        if (valueStart > lineEnd) valueStart = lineEnd;
-      }
-      if (isField(raw, lineStart, fieldEnd, 'data')) {
-        const value = raw.toString('utf8', valueStart, lineEnd);
-        data = data === undefined ? value : `${data}\n${value}`;
-      } else if (isField(raw, lineStart, fieldEnd, 'event')) {
-        eventName = raw.toString('utf8', valueStart, lineEnd);
-      } else if (isField(raw, lineStart, fieldEnd, 'id')) {
-        const value = raw.toString('utf8', valueStart, lineEnd);
-        if (!value.includes('\0')) id = value;
-      }
-    }
-    lineStart = lineEnd + 1;
-  }
-  if (data === undefined) return undefined;
-  const event = eventName === '' ? 'message' : eventName;
-  return id === undefined ? { event, data } : { event, data, id };
-}
-
-/** {@link parseSseFields} for frames with CR or CRLF line endings, on the decoded text. */
-function parseSseFieldsText(raw: Buffer): SseEvent | undefined {
-  let text = raw.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let eventName = '';
-  let data: string | undefined;
-  let id: string | undefined;
-  let lineStart = 0;
-  const length = text.length;
-  while (lineStart < length) {
-    let lineEnd = lineStart;
-    while (lineEnd < length) {
-      const c = text.charCodeAt(lineEnd);
-      if (c === LF || c === CR) break;
-      lineEnd++;
-    }
-    if (lineEnd > lineStart && text.charCodeAt(lineStart) !== 0x3a /* ':' comment */) {
-      const colon = text.indexOf(':', lineStart);
-      let field: string;
-      let value: string;
-      if (colon === -1 || colon > lineEnd) {
-        field = text.slice(lineStart, lineEnd);
-        value = '';
-      } else {
-        field = text.slice(lineStart, colon);
-        const valueStart = text.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1;
-        value = valueStart >= lineEnd ? '' : text.slice(valueStart, lineEnd);
-      }
-      if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
-      else if (field === 'event') eventName = value;
-      else if (field === 'id' && !value.includes('\0')) id = value;
-    }
-    // Skip the line terminator: CRLF, LF or CR.
-    if (text.charCodeAt(lineEnd) === CR && text.charCodeAt(lineEnd + 1) === LF) lineStart = lineEnd + 2;
-    else lineStart = lineEnd + 1;
-  }
-  if (data === undefined) return undefined;
-  const event = eventName === '' ? 'message' : eventName;
-  return id === undefined ? { event, data } : { event, data, id };
+export function parseSseFields(raw: Uint8Array): SseEvent | undefined {
+  const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const from = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  return fields.parse(buf.toString('utf8', from), true);
 }

@@ -3,7 +3,7 @@ import { MESSAGES, ModelClientError, streamError } from './errors.js';
 import { completedEvent, type ResponseEvent, type ResponseFields } from './events.js';
 import type { FrameMapper } from './frame-mapper.js';
 import type { HookFanout } from './hook-fanout.js';
-import { SseFramer } from './sse.js';
+import { SseFramer, type SseFrame } from './sse.js';
 
 /** How a body is read. */
 export interface ReadOptions {
@@ -32,6 +32,16 @@ function readFailure(error: unknown, options: ReadOptions, elapsed: number, sse:
   return streamError(message, { cause: error });
 }
 
+/** The framer's next frame; an event over the maximum size is reported as a decode error poll. */
+function nextFrame(framer: SseFramer, hooks: HookFanout, waitStart: number): SseFrame | undefined {
+  try {
+    return framer.next();
+  } catch (error) {
+    hooks.onSsePoll({ kind: 'decode_error', error: (error as Error).message }, performance.now() - waitStart);
+    throw error;
+  }
+}
+
 /**
  * Reads an SSE body (spec §2.2.3): one `onSsePoll` per dispatched event with the time spent
  * waiting for it, then `end`. Every frame's exact bytes are yielded, attached to the event it maps
@@ -53,7 +63,7 @@ export async function* readSse(
   try {
     for (const event of prelude) yield event;
     for (;;) {
-      let frame = framer.next();
+      let frame = nextFrame(framer, hooks, waitStart);
       if (frame === undefined) {
         const chunk = await nextChunk(iterator, options, waitStart, true);
         if (chunk.done) {
@@ -216,7 +226,7 @@ export async function pumpSse(
       if (chunk.done) break;
       const flushed = sink.write(chunk.value, performance.now());
       framer.push(chunk.value);
-      for (let frame = framer.next(); frame !== undefined; frame = framer.next()) {
+      for (let frame = nextFrame(framer, hooks, waitStart); frame !== undefined; frame = nextFrame(framer, hooks, waitStart)) {
         const event = frame.event;
         if (event === undefined) continue;
         const now = performance.now();

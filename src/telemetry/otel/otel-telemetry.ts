@@ -10,7 +10,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { CompletedEvent, ResponseEvent, TokenUsage } from '../../client/events.js';
+import { completedResponse, type CompletedEvent, type ResponseEvent, type TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
 import { AttributeSets } from './attribute-sets.js';
@@ -554,7 +554,8 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   /** What the model answered, for content capture: from the JSON body, the completed frame, or the streamed Chat text. */
   #outputMessages(completed: CompletedEvent | undefined, apiType: 'responses' | 'chat_completions'): unknown[] | undefined {
     if (completed?.body !== undefined) return apiType === 'responses' ? responsesOutput(completed.body) : chatCompletionOutput(completed.body);
-    const response = completed?.raw === undefined || apiType !== 'responses' ? undefined : parseCompletedFrame(completed.raw);
+    // The mapper parsed the completed frame already; a frame without a response object has no output.
+    const response = completed?.raw === undefined || apiType !== 'responses' ? undefined : (completedResponse(completed) ?? {});
     if (response !== undefined) return responsesOutput(response);
     return this.#text !== '' ? chatOutput(this.#text) : undefined;
   }
@@ -611,21 +612,5 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end(performance.timeOrigin + now);
-  }
-}
-
-const decoder = new TextDecoder();
-
-/** The `response` object of a Responses `response.completed` frame, or a Chat usage chunk. */
-function parseCompletedFrame(raw: Uint8Array): Record<string, unknown> | undefined {
-  const text = decoder.decode(raw);
-  const dataStart = text.indexOf('data:');
-  const json = dataStart === -1 ? text : text.slice(dataStart + 5).split(/\r?\n\r?\n|\r\r/)[0]?.replace(/\r?\ndata: ?/g, '\n') ?? '';
-  try {
-    const parsed = JSON.parse(json) as Record<string, unknown>;
-    const response = parsed['response'];
-    return response !== null && typeof response === 'object' ? (response as Record<string, unknown>) : parsed;
-  } catch {
-    return undefined;
   }
 }
