@@ -2,7 +2,8 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_SSE_EVENT_BYTES } from '../../../src/client/sse.js';
-import { startProxy, type ProxyServer } from '../../../src/proxy/server.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { createProxy } from '../../../src/cli/create-proxy.js';
 import { completed, frame, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 
 let upstream: FakeUpstream | undefined;
@@ -40,7 +41,7 @@ describe('large SSE events through the proxy', () => {
     const body = Buffer.from(created + big + completed('resp_big', { input_tokens: 1, output_tokens: 2, total_tokens: 3 }));
     expect(Buffer.byteLength(big)).toBeGreaterThan(8 * 1024 * 1024);
     upstream = await startFakeUpstream(pieces(body, 1021));
-    proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0 });
     const reply = await post();
     expect(reply.status).toBe(200);
     expect(reply.body.equals(body)).toBe(true);
@@ -50,7 +51,7 @@ describe('large SSE events through the proxy', () => {
     const body = Buffer.concat([Buffer.from(created), Buffer.from('data: '), Buffer.alloc(MAX_SSE_EVENT_BYTES, 'x')]);
     // Neither the event nor the response ever ends: only the limit stops the relay.
     upstream = await startFakeUpstream(pieces(body, 64 * 1024, false));
-    proxy = await startProxy({ upstream: `${upstream.url}/v1`, port: 0 });
+    proxy = await createProxy({ upstream: `${upstream.url}/v1`, port: 0 });
     const reply = await post();
     expect(reply.status).toBe(200);
     const error = `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'upstream_disconnected', message: `stream disconnected before completion: SSE event larger than ${MAX_SSE_EVENT_BYTES} bytes`, param: null })}\n\n`;
