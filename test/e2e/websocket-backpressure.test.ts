@@ -52,6 +52,24 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/**
+ * Sends DELTA frames to `ws` until TOTAL_BYTES, never more than UPSTREAM_WINDOW queued (its own
+ * back-pressure); the returned function goes on, from each send's callback.
+ */
+function flooder(ws: WebSocket, sender: Sender): () => void {
+  let pumping = false;
+  const pump = (): void => {
+    if (pumping) return;
+    pumping = true;
+    while (sender.sent < TOTAL_BYTES && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < UPSTREAM_WINDOW) {
+      ws.send(DELTA, pump);
+      sender.sent += DELTA.length;
+    }
+    pumping = false;
+  };
+  return pump;
+}
+
 /** A WebSocket upstream that answers a connection's first frame with {@link WARM_UP}, its second with deltas up to TOTAL_BYTES. */
 async function wsUpstream(sender: Sender): Promise<string> {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -60,16 +78,7 @@ async function wsUpstream(sender: Sender): Promise<string> {
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => undefined);
-      let pumping = false;
-      const pump = (): void => {
-        if (pumping) return;
-        pumping = true;
-        while (sender.sent < TOTAL_BYTES && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < UPSTREAM_WINDOW) {
-          ws.send(DELTA, pump);
-          sender.sent += DELTA.length;
-        }
-        pumping = false;
-      };
+      const pump = flooder(ws, sender);
       ws.once('message', () => {
         for (const f of WARM_UP) ws.send(f);
         ws.once('message', pump);
@@ -193,16 +202,7 @@ describe('a WebSocket upstream that stops reading', () => {
     await new Promise<void>((resolve) => caller.once('open', () => resolve()));
     const before = rssBytes(pid);
     const sender: Sender = { sent: 0 };
-    let pumping = false;
-    const pump = (): void => {
-      if (pumping) return;
-      pumping = true;
-      while (sender.sent < TOTAL_BYTES && caller.readyState === WebSocket.OPEN && caller.bufferedAmount < UPSTREAM_WINDOW) {
-        caller.send(DELTA, pump);
-        sender.sent += DELTA.length;
-      }
-      pumping = false;
-    };
+    const pump = flooder(caller, sender);
     pump();
     const growth = await followRss(pid, sender, before);
     expect(growth).toBeLessThan(RSS_BOUND);

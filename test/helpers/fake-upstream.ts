@@ -90,6 +90,15 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Destroys the connection without answering (a network error for the client). */
+/** An SSE answer that writes `body` in `size`-byte pieces, all at once (the socket coalesces them as TCP would); `end`: then ends it. */
+export function pieces(body: Buffer, size: number, end = true): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < body.length; i += size) res.write(body.subarray(i, i + size));
+    if (end) res.end();
+  };
+}
+
 export const reset: Handler = (req) => {
   req.socket.destroy();
 };

@@ -1,8 +1,7 @@
 // Large SSE events through the client core: linear framing, exact bytes, and the maximum event size.
-import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_SSE_EVENT_BYTES, type ResponseEvent, type SsePoll } from '../../../src/index.js';
-import { completed, frame, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { completed, frame, pieces, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 import { clientFor, drain, prompt } from '../../helpers/client.js';
 
 let upstream: FakeUpstream | undefined;
@@ -10,15 +9,6 @@ afterEach(async () => {
   await upstream?.close();
   upstream = undefined;
 });
-
-/** Writes `body` in `size`-byte pieces, all at once (the socket coalesces them as TCP would). */
-function pieces(body: Buffer, size: number, end = true) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (let i = 0; i < body.length; i += size) res.write(body.subarray(i, i + size));
-    if (end) res.end();
-  };
-}
 
 const created = frame({ type: 'response.created', response: { id: 'resp_big' } });
 

@@ -1,10 +1,9 @@
 // Large SSE events through the proxy: relayed byte for byte, and the maximum event size.
-import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_SSE_EVENT_BYTES } from '../../../src/client/sse.js';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import { createProxy } from '../../../src/cli/create-proxy.js';
-import { completed, frame, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { completed, frame, pieces, startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 
 let upstream: FakeUpstream | undefined;
 let proxy: ProxyServer | undefined;
@@ -14,15 +13,6 @@ afterEach(async () => {
   proxy = undefined;
   upstream = undefined;
 });
-
-/** Writes `body` in `size`-byte pieces, all at once (the socket coalesces them as TCP would). */
-function pieces(body: Buffer, size: number, end = true) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    for (let i = 0; i < body.length; i += size) res.write(body.subarray(i, i + size));
-    if (end) res.end();
-  };
-}
 
 async function post(): Promise<{ status: number; body: Buffer }> {
   const res = await fetch(`${proxy?.url}/v1/responses`, {
