@@ -6,9 +6,12 @@ import type { HeaderMap } from './header-map.js';
 import type { HookFanout } from './hook-fanout.js';
 import type { UpstreamTiming } from './upstream-timing.js';
 
-/** One frame read from the upstream socket, or how reading ended. */
+/**
+ * One frame read from the upstream socket, or how reading ended. A text frame's `type` (its JSON
+ * `type` field) is read once here, for everyone who needs it: the relay, telemetry, the hooks.
+ */
 export type WsFrame =
-  | { readonly kind: 'message'; readonly data: Buffer; readonly isBinary: boolean }
+  | { readonly kind: 'message'; readonly data: Buffer; readonly isBinary: boolean; readonly type: string | undefined }
   | { readonly kind: 'close'; readonly code: number; readonly reason: string }
   | { readonly kind: 'error'; readonly error: Error };
 
@@ -17,12 +20,23 @@ export function toWebSocketUrl(url: string): string {
   return url.replace(/^http(s?):\/\//i, (_m, s: string) => `ws${s}://`);
 }
 
+const TYPE = /"type"\s*:\s*"([^"]{1,64})"/;
+/** How far into a frame its `type` is looked for first: the API writes it as the first field. */
+const TYPE_PREFIX = 512;
+
+/** The `type` field of a JSON text frame, or undefined when it has none (a bounded look first, then the whole frame). */
+export function frameType(data: Buffer): string | undefined {
+  const head = TYPE.exec(data.toString('latin1', 0, Math.min(data.length, TYPE_PREFIX)));
+  if (head !== null || data.length <= TYPE_PREFIX) return head?.[1];
+  return TYPE.exec(data.toString('latin1'))?.[1];
+}
+
 function pollOf(frame: WsFrame): WsPoll {
   if (frame.kind === 'error') return { kind: 'read_error', error: frame.error.message };
   if (frame.kind === 'close') return { kind: 'message', message: { type: 'close', data: frame.reason } };
   return frame.isBinary
     ? { kind: 'message', message: { type: 'binary', bytes: frame.data.length } }
-    : { kind: 'message', message: { type: 'text', data: frame.data.toString('utf8'), bytes: frame.data.length } };
+    : { kind: 'message', message: { type: 'text', data: frame.data.toString('utf8'), bytes: frame.data.length, frameType: frame.type } };
 }
 
 /**
@@ -46,7 +60,7 @@ export class UpstreamWebSocket {
     this.#ws = ws;
     this.headers = headers;
     this.#hooks = hooks;
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#push({ kind: 'message', data, isBinary }));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#push({ kind: 'message', data, isBinary, type: isBinary ? undefined : frameType(data) }));
     ws.on('ping', (data: Buffer) => this.#report({ kind: 'message', message: { type: 'ping', bytes: data.length } }));
     ws.on('pong', (data: Buffer) => this.#report({ kind: 'message', message: { type: 'pong', bytes: data.length } }));
     ws.on('close', (code: number, reason: Buffer) => this.#push({ kind: 'close', code, reason: reason.toString('utf8') }));

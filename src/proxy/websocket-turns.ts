@@ -56,15 +56,14 @@ export function turnInfo(headers: IncomingHttpHeaders, data: Buffer, upstream: {
   };
 }
 
-const TYPE = /"type"\s*:\s*"([a-z_.]+)"/;
 const WATCHED = new Set(['response.created', 'response.output_item.done', 'response.completed', 'response.done', 'response.failed', 'error']);
 
 /**
  * Reads what telemetry needs from an upstream frame: milestones, usage at completion, and the end
- * of the turn. Only the few frame types that matter are parsed; deltas are not.
+ * of the turn. Only the few frame types that matter are parsed (`type` as the core read it); deltas
+ * are not.
  */
-export function watchUpstreamFrame(data: Buffer, rt: RequestTelemetry): void {
-  const type = TYPE.exec(data.toString('latin1', 0, Math.min(data.length, 200)))?.[1];
+export function watchUpstreamFrame(data: Buffer, type: string | undefined, rt: RequestTelemetry): void {
   if (type === undefined || !WATCHED.has(type)) return;
   const frame = parseObject(data);
   if (frame === undefined) return;

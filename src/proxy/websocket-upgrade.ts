@@ -273,7 +273,7 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       // must not pause the upstream again, or its close frame would go unread).
       if (ended) return;
       const room = toCaller.write(frame.data, frame.isBinary, performance.now());
-      if (!frame.isBinary) watchUpstreamFrame(frame.data, rt);
+      if (!frame.isBinary) watchUpstreamFrame(frame.data, frame.type, rt);
       if (!room) toCaller.hold(upstream);
       return;
     }

@@ -45,6 +45,8 @@ export type WsPoll =
         readonly data?: string;
         /** Size of the frame payload in bytes (a modeltap addition). */
         readonly bytes?: number;
+        /** A text frame's JSON `type`, read once by the core (a modeltap addition); absent when it has none. */
+        readonly frameType?: string | undefined;
       };
     }
   | { readonly kind: 'read_error'; readonly error: string }

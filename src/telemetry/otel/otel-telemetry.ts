@@ -103,11 +103,11 @@ function classifySse(poll: SsePoll): Attributes | undefined {
 
 function wsKind(poll: WsPoll): { kind: string; success: boolean } | undefined {
   if (poll.kind !== 'message') return { kind: 'unknown', success: false };
-  const { type, data } = poll.message;
+  const { type, frameType } = poll.message;
   if (type === 'ping' || type === 'pong') return undefined;
   if (type !== 'text') return { kind: 'unknown', success: false };
-  const match = data === undefined ? null : /"type"\s*:\s*"([^"]{1,64})"/.exec(data);
-  const kind = match?.[1] ?? 'parse_error';
+  // The core read the frame's type once; telemetry does not parse the frame again.
+  const kind = frameType ?? 'parse_error';
   return { kind: SSE_KINDS.has(kind) || kind.startsWith('codex.') ? kind : '_OTHER', success: kind !== 'response.failed' && kind !== 'error' && kind !== 'parse_error' };
 }
 
