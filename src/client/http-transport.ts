@@ -57,10 +57,18 @@ export interface UpstreamPoolOptions {
 /**
  * An upstream connection pool: `connections` per origin, idle ones kept {@link UPSTREAM_KEEP_ALIVE_MS},
  * one request per connection at a time (pipelining 1, undici's default: a pipelined request would
- * wait behind a stream that lasts minutes).
+ * wait behind a stream that lasts minutes), HTTP/1.1 only.
  */
 export function createUpstreamDispatcher(options: UpstreamPoolOptions = {}): Agent {
-  return new Agent({ keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS, connections: options.connections ?? DEFAULT_UPSTREAM_CONNECTIONS, pipelining: 1 });
+  // undici 8 negotiates HTTP/2 over TLS by default, which would multiplex up to 100 streams on one
+  // connection: `connections` would no longer bound concurrent streams, and the relay's per-stream
+  // back-pressure and hop-by-hop handling are written and tested for HTTP/1.1.
+  return new Agent({
+    keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS,
+    connections: options.connections ?? DEFAULT_UPSTREAM_CONNECTIONS,
+    pipelining: 1,
+    allowH2: false,
+  });
 }
 
 let sharedAgent: Agent | undefined;

@@ -321,7 +321,7 @@ export class ModelClientSession {
     let body: Uint8Array | string = json;
     // §3.3: zstd only with the feature on, ChatGPT auth and the OpenAI provider.
     if (ctx.requestCompression && creds?.mode === 'chatgpt' && provider.name.toLowerCase() === 'openai') {
-      body = await zstdCompress(encoder.encode(json));
+      body = zstdCompress(encoder.encode(json));
       headers['content-encoding'] = 'zstd';
     }
     applyCredentials(headers, creds);

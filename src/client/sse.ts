@@ -45,11 +45,10 @@ class FrameParser {
 
   /** The event of one frame's text; `terminate` ends a frame that lacks its blank line first. */
   parse(text: string, terminate: boolean): SseEvent | undefined {
+    // eventsource-parser 4 ends a line at a final CR at once (and drops an LF that starts the next
+    // feed, as CR LF's second half: the framer never starts a frame with one).
     this.#parser.feed(text);
-    // The parser holds a final CR back in case an LF follows; the framer already knows none does
-    // (CR LF is one line end, so adding the LF changes nothing else).
     if (terminate) this.#parser.feed('\n\n');
-    else if (text.charCodeAt(text.length - 1) === CR) this.#parser.feed('\n');
     const event = this.#event;
     this.#event = undefined;
     return event;

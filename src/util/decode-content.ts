@@ -1,14 +1,13 @@
-import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
-import { decompress, Decompress } from 'fzstd';
+import { brotliDecompressSync, constants, gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 
 /** Largest decoded body we inspect: a guard against decompression bombs. Default 64 MiB. */
 export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
- * Decodes a body by its `content-encoding` (identity, gzip, deflate, br, zstd) so that its JSON can
- * be read; the original bytes are what gets forwarded. Throws a `RangeError` when the decoded body
- * would exceed `maxBytes` (without producing more than that), and another error on an unknown or
- * broken encoding. zstd uses fzstd (pure JS) because Node 20 has no zstd.
+ * Decodes a body by its `content-encoding` (identity, gzip, deflate, br, zstd) with `node:zlib`
+ * so that its JSON can be read; the original bytes are what gets forwarded. Throws a `RangeError`
+ * when the decoded body would exceed `maxBytes` (without producing more than that), and another
+ * error on an unknown or broken encoding.
  */
 export function decodeContent(body: Uint8Array, encoding: string | undefined, maxBytes = MAX_DECODED_BYTES): Uint8Array {
   const enc = encoding?.trim().toLowerCase() ?? '';
@@ -34,28 +33,36 @@ function tooLarge(maxBytes: number): RangeError {
 }
 
 /**
- * zstd with an output limit. fzstd's one-shot `decompress` inflates everything before its size can
- * be checked, and allocates a frame's whole window (up to 2 GiB, as its header declares) before
- * the first block; so every frame header is checked first (window and declared sizes within the
- * limit), then frames without a declared size are decoded one block at a time, stopping as soon as
- * the output passes the limit. Nothing larger than `maxBytes` is ever allocated.
+ * zstd with an output limit, one frame at a time. node:zlib's decoder alone is not enough on Node
+ * 22 (22.23 tested): it stops after the first frame, and returns what it has of a truncated frame
+ * without an error. So the frames are found first from their headers (which also refuses, before
+ * any decoding, windows and declared sizes beyond the limit), then each is decoded by node:zlib
+ * with `maxOutputLength` set to what is left of the limit and its window capped near the limit
+ * (`ZSTD_d_windowLogMax`), so that neither the output nor the decoder's window grows past it.
  */
 function zstdDecode(data: Uint8Array, maxBytes: number): Uint8Array {
+  const frames = zstdFrames(data, maxBytes);
+  const windowLogMax = Math.min(31, Math.max(10, Math.ceil(Math.log2(maxBytes))));
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const onChunk = (chunk: Uint8Array): void => {
+  for (const frame of frames) {
+    let chunk: Buffer;
+    try {
+      chunk = zstdDecompressSync(data.subarray(frame.start, frame.end), {
+        maxOutputLength: Math.max(1, maxBytes - size),
+        params: { [constants.ZSTD_d_windowLogMax]: windowLogMax },
+      });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE' || code === 'ZSTD_error_frameParameter_windowTooLarge') throw tooLarge(maxBytes);
+      throw error;
+    }
     size += chunk.length;
     if (size > maxBytes) throw tooLarge(maxBytes);
     if (chunk.length > 0) chunks.push(chunk);
-  };
-  for (const frame of zstdFrames(data, maxBytes)) {
-    const bytes = data.subarray(frame.start, frame.end);
-    // A frame that declares its size (as Codex's do) decodes into exactly that much, at once: two
-    // to three times faster than block by block. The declared sizes were checked against the limit.
-    if (frame.contentSize !== undefined && frame.contentSize > 0) onChunk(decompress(bytes));
-    else new Decompress(onChunk).push(bytes, true);
   }
-  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  return Buffer.concat(chunks, size);
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -67,8 +74,6 @@ function invalidZstd(why: string): TypeError {
 interface ZstdFrame {
   readonly start: number;
   readonly end: number;
-  /** The size its header declares, if it does. */
-  readonly contentSize: number | undefined;
 }
 
 /**
@@ -128,7 +133,7 @@ function zstdFrames(data: Uint8Array, maxBytes: number): ZstdFrame[] {
     }
     if (descriptor & 0x04) p += 4;
     if (p > data.length) throw invalidZstd('truncated frame');
-    frames.push({ start: pos, end: p, contentSize });
+    frames.push({ start: pos, end: p });
     pos = p;
   }
   return frames;

@@ -1,11 +1,12 @@
-// The real Codex CLI (`@openai/codex` 0.169) through the built `modeltap serve` to `modeltap sim`,
-// configured with the README's own config.toml snippet.
+// The real Codex CLI (`@openai/codex`, the version package.json pins) through the built
+// `modeltap serve` to `modeltap sim`, configured with the README's own config.toml snippet.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCodex, startCli, type RunningCli } from './cli.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
+const codexVersion = (JSON.parse(readFileSync(join(repo, 'node_modules/@openai/codex/package.json'), 'utf8')) as { version: string }).version;
 
 /** The README's Codex snippet, pointed at `baseUrl`, optionally with WebSockets on. */
 function readmeConfig(baseUrl: string, websockets: boolean): string {
@@ -54,7 +55,7 @@ describe('codex exec through modeltap', () => {
     expect(proxied.stdout).toContain('Hello from the modeltap simulator.');
     const post = seen.find((e) => e.method === 'POST' && e.path === '/v1/responses');
     expect(post?.model).toBe('gpt-5.1-codex');
-    expect(post?.headers['user-agent']).toMatch(/^codex_exec\/0\.169\.0/);
+    expect(post?.headers['user-agent']?.startsWith(`codex_exec/${codexVersion} `)).toBe(true);
     expect(post?.headers['authorization']).toBe('Bearer sk-codex-e2e');
     expect(post?.headers['session-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(post?.headers['x-codex-turn-metadata']).toContain('"request_kind":"turn"');

@@ -1,10 +1,8 @@
-// The Responses WebSocket end to end: real clients (the Codex CLI, the openai SDK's WebSocket
-// client) through the built `modeltap serve` to the built `modeltap sim`.
-import OpenAI from 'openai';
-import { ResponsesWS } from 'openai/resources/responses/ws';
+// The Responses WebSocket end to end: real clients (the Codex CLI, the WebSocket client of the
+// openai SDK 7 and 6.49) through the built `modeltap serve` to the built `modeltap sim`.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCodex, startCli, type RunningCli } from './cli.js';
-
+import { SDKS, type Sdk } from './openai-sdks.js';
 
 let running: RunningCli[] = [];
 afterEach(async () => {
@@ -24,6 +22,7 @@ interface SimEntry {
   generate?: boolean;
   previousResponseId?: string;
   frameType?: string;
+  headers?: Record<string, string>;
 }
 async function simLog(sim: RunningCli): Promise<SimEntry[]> {
   return (await (await fetch(`${sim.url}/__sim/log`)).json()) as SimEntry[];
@@ -35,10 +34,10 @@ function codexExec(baseUrl: string): Promise<{ code: number | null; stdout: stri
   );
 }
 
-/** Two responses on one SDK WebSocket connection; resolves with their ids and texts. */
-async function sdkTwoTurns(baseUrl: string): Promise<{ ids: string[]; texts: string[] }> {
-  const client = new OpenAI({ apiKey: 'sk-sdk-ws', baseURL: baseUrl });
-  const rws = new ResponsesWS(client);
+/** Two responses on one WebSocket connection of `sdk`; resolves with their ids and texts. */
+async function sdkTwoTurns(sdk: Sdk, baseUrl: string): Promise<{ ids: string[]; texts: string[] }> {
+  const client = new sdk.OpenAI({ apiKey: 'sk-sdk-ws', baseURL: baseUrl });
+  const rws = new sdk.ResponsesWS(client);
   const ids: string[] = [];
   const texts: string[] = [];
   let done: () => void = () => undefined;
@@ -78,15 +77,16 @@ describe('the Responses WebSocket through modeltap', () => {
     expect((await simLog(sim)).filter((e) => e.method === 'POST')).toEqual([]);
   });
 
-  it('the openai SDK WebSocket client completes two responses on one connection', async () => {
+  it.each(SDKS)('the $name WebSocket client completes two responses on one connection', async (sdk) => {
     const sim = await cli(['sim', '--port', '0', '--events', '3']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
-    const { ids, texts } = await sdkTwoTurns(`${proxy.url}/v1`);
+    const { ids, texts } = await sdkTwoTurns(sdk, `${proxy.url}/v1`);
     expect(ids).toHaveLength(2);
     expect(texts).toEqual(['Hello from the', 'Hello from the']);
     const ws = (await simLog(sim)).filter((e) => e.transport === 'websocket');
     expect(ws).toHaveLength(2);
     expect(ws[0]?.connection).toBe(ws[1]?.connection);
+    expect(ws[0]?.headers?.['user-agent']).toBe(sdk.wsUserAgent);
   });
 
   it('a sim that refuses WebSocket: Codex gets 426 and finishes over HTTP with no retry', async () => {
@@ -102,13 +102,15 @@ describe('the Responses WebSocket through modeltap', () => {
 });
 
 describe('--ws-bridge: WebSocket callers to an HTTP-only sim', () => {
-  it('the openai SDK WebSocket client completes two responses', async () => {
+  it.each(SDKS)('the $name WebSocket client completes two responses', async (sdk) => {
     const sim = await cli(['sim', '--port', '0', '--no-websocket', '--events', '3']);
     const proxy = await cli(['serve', '--port', '0', '--ws-bridge', '--upstream', `${sim.url}/v1`]);
-    const { ids, texts } = await sdkTwoTurns(`${proxy.url}/v1`);
+    const { ids, texts } = await sdkTwoTurns(sdk, `${proxy.url}/v1`);
     expect(ids).toHaveLength(2);
     expect(texts).toEqual(['Hello from the', 'Hello from the']);
-    expect((await simLog(sim)).filter((e) => e.method === 'POST')).toHaveLength(2);
+    const posts = (await simLog(sim)).filter((e) => e.method === 'POST');
+    expect(posts).toHaveLength(2);
+    expect(posts[0]?.headers?.['user-agent']).toBe(sdk.wsUserAgent);
   });
 
   it('codex exec completes its turn', async () => {

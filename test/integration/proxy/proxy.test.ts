@@ -82,7 +82,7 @@ describe('relay', () => {
 
   it('forwards Codex headers and a zstd body unchanged, and keeps the access key to itself', async () => {
     const body = Buffer.from(JSON.stringify({ model: 'gpt-5.1-codex', input: 'zstd please', stream: true }));
-    const encoded = Buffer.from(await zstdCompress(body));
+    const encoded = Buffer.from(zstdCompress(body));
     const headers = {
       'content-type': 'application/json',
       'content-encoding': 'zstd',

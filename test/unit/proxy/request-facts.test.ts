@@ -13,7 +13,7 @@ const codexBody = {
 
 describe('inspectRequest', () => {
   it('reads the model and Codex facts of a zstd body, as Codex sends it with ChatGPT login', async () => {
-    const bytes = await zstdCompress(Buffer.from(JSON.stringify(codexBody)));
+    const bytes = zstdCompress(Buffer.from(JSON.stringify(codexBody)));
     const facts = inspectRequest({ 'content-encoding': 'zstd', 'session-id': 'sess-1', originator: 'codex_exec' }, bytes);
     expect(facts).toMatchObject({ model: 'gpt-5.1-codex', stream: true, conversationId: 'sess-1', requestKind: 'compaction', turnId: 't-9', originator: 'codex_exec' });
   });
