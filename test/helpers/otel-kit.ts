@@ -1,4 +1,4 @@
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { DataPointType, MetricReader, type Histogram, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';

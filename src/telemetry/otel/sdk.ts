@@ -17,13 +17,13 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   BatchSpanProcessor,
+  TracerProvider,
   type ReadableSpan,
   type Span,
   type SpanExporter,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import type { ProxyTelemetry } from '../proxy-telemetry.js';
 import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
@@ -180,13 +180,13 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
       ? []
       : [
           new CountingSpanProcessor(
-            new BatchSpanProcessor(countingSpanExporter(traceExporter, pending, dropped), batch),
+            new BatchSpanProcessor({ exporter: countingSpanExporter(traceExporter, pending, dropped), ...batch }),
             pending,
             dropped,
             batch.maxQueueSize,
           ),
         ];
-  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  const tracerProvider = new TracerProvider({ resource, spanProcessors });
 
   const producers: MetricProducer[] = [fast];
   const readers: MetricReader[] = [...(config.metricReaders?.(producers) ?? [])];
