@@ -200,9 +200,9 @@ function adoptMetricReaders(provider: MeterProvider, producer: MetricProducer, d
  * Prometheus reader behind /metrics, and counting of what the exporters drop
  * (`modeltap.telemetry.dropped`): a collector that is down or hangs only costs dropped telemetry.
  *
- * The SDK registers its providers, propagator and context manager as the API globals; a runtime
- * takes them over from any earlier one, and keeps using its own providers (so several runtimes in
- * one process each get their own spans). The propagator is the global one at the time of the call.
+ * The SDK registers its providers and propagator as the API globals; a runtime takes them over
+ * from any earlier one, and keeps using its own providers (so several runtimes in one process each
+ * get their own spans). The propagator is the global one at the time of each request.
  */
 export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, onTelemetryError: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
@@ -228,6 +228,10 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     ...(metricReaders ? { metricReaders } : {}),
   });
 
+  // modeltap passes every context explicitly; the SDK's AsyncLocalStorage context manager would
+  // only cost (on Node 22 the first export's context.with turns async hooks on for every promise).
+  context.disable();
+
   const globalTracer = trace.getTracerProvider();
   const delegate = globalTracer instanceof ProxyTracerProvider ? globalTracer.getDelegate() : globalTracer;
   const sdkTracerProvider = delegate instanceof TracerProvider ? delegate : undefined;
@@ -237,7 +241,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   if (sdkMeterProvider) adoptMetricReaders(sdkMeterProvider, fast, dropped);
   // The SDK's resource, so /metrics and OTLP describe the same service; without an SDK provider
   // (a configuration file that sets up no tracer provider), modeltap's defaults.
-  const resource = sdkTracerProvider ? (sdkTracerProvider as unknown as TracerProviderFields)._resource : base;
+  const resource = sdkTracerProvider ? sdkInternals<TracerProviderFields>(sdkTracerProvider, 'TracerProvider', (p) => typeof p._resource?.attributes === 'object')._resource : base;
   const tracerProvider = sdkTracerProvider ?? new TracerProvider({ resource });
 
   let prometheus: PrometheusExporter | undefined;
