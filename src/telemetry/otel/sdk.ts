@@ -234,9 +234,11 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
 
   const globalTracer = trace.getTracerProvider();
   const delegate = globalTracer instanceof ProxyTracerProvider ? globalTracer.getDelegate() : globalTracer;
-  const sdkTracerProvider = delegate instanceof TracerProvider ? delegate : undefined;
+  // The API's no-op providers have no forceFlush; anything else must be the SDK classes modeltap
+  // imports (one copy of each package: a second would make the instanceof checks below miss).
+  const sdkTracerProvider = 'forceFlush' in delegate ? sdkInternals<TracerProvider>(delegate, 'tracer provider', (p) => p instanceof TracerProvider) : undefined;
   const globalMeter = metrics.getMeterProvider();
-  const sdkMeterProvider = globalMeter instanceof MeterProvider ? globalMeter : undefined;
+  const sdkMeterProvider = 'forceFlush' in globalMeter ? sdkInternals<MeterProvider>(globalMeter, 'meter provider', (p) => p instanceof MeterProvider) : undefined;
   if (sdkTracerProvider) adoptSpanProcessors(sdkTracerProvider, dropped);
   if (sdkMeterProvider) adoptMetricReaders(sdkMeterProvider, fast, dropped);
   // The SDK's resource, so /metrics and OTLP describe the same service; without an SDK provider
