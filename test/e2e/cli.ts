@@ -13,6 +13,8 @@ export interface RunningCli {
   readonly proc: ChildProcess;
   /** Everything it printed on stderr so far. */
   stderr(): string;
+  /** Everything it printed on stdout so far (read as it comes, so a chatty child never blocks). */
+  stdout(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resolves with the exit code when the process exits. */
@@ -23,7 +25,9 @@ export interface RunningCli {
 export async function startCli(args: readonly string[], env: Record<string, string> = {}): Promise<RunningCli> {
   const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line within 10 s: ${stderr}`)), 10_000);
@@ -44,6 +48,7 @@ export async function startCli(args: readonly string[], env: Record<string, stri
     url,
     proc,
     stderr: () => stderr,
+    stdout: () => stdout,
     exited,
     stop: (signal = 'SIGTERM') => {
       if (proc.exitCode === null) proc.kill(signal);

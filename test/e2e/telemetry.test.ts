@@ -1,12 +1,16 @@
-// Telemetry end to end: the built CLI exporting to a real OTLP/HTTP receiver (protobuf and JSON),
-// scraped by a real Prometheus; secrets never exported; a dead or hanging collector costs nothing.
-import { readFileSync } from 'node:fs';
+// Telemetry end to end: the built CLI exporting to a real OTLP/HTTP receiver (protobuf and JSON)
+// and a real OTLP/gRPC one, as the standard OTEL_* variables (read by @opentelemetry/sdk-node) or a
+// declarative configuration file say; scraped by a real Prometheus; secrets never exported; a dead
+// or hanging collector costs nothing.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { METRICS, type MetricSpec } from '../../src/telemetry/otel/instruments.js';
 import { prometheusName } from '../../src/telemetry/otel/prometheus-handler.js';
 import { freePort, startPrometheus } from '../helpers/prometheus.js';
-import { protobufStrings, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { protobufStrings, startOtlpGrpcReceiver, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startCli, type RunningCli } from './cli.js';
 
 let running: { stop(): Promise<unknown> }[] = [];
@@ -121,6 +125,179 @@ describe('OTLP/HTTP export from the built CLI', () => {
     expect((await fetch(`${proxy.url}/metrics`)).status).toBe(404);
     await new Promise((r) => setTimeout(r, 1500));
     expect(receiver.exports).toEqual([]);
+  });
+});
+
+const GRPC_TRACES = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const GRPC_METRICS = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+
+/** Every string in the protobuf exports a receiver got on `path`. */
+function protobufExports(receiver: OtlpReceiver, path: string): Set<string> {
+  const out = new Set<string>();
+  for (const e of receiver.exports.filter((x) => x.path === path)) protobufStrings(e.body, out);
+  return out;
+}
+
+describe('OTLP/gRPC export from the built CLI', () => {
+  it('OTEL_EXPORTER_OTLP_PROTOCOL=grpc delivers spans and metrics to a gRPC receiver', async () => {
+    const receiver = await startOtlpGrpcReceiver();
+    running.push({ stop: () => receiver.close() });
+    const sim = await cli(['sim', '--port', '0']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_SERVICE_NAME: 'modeltap-grpc',
+    });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'gpt-5.1', input: 'hi', stream: true }))).toBe(200);
+    const spans = await until('spans over gRPC', async () => {
+      const s = protobufExports(receiver, GRPC_TRACES);
+      return s.has('chat gpt-5.1') ? s : undefined;
+    });
+    for (const expected of ['POST /v1/responses', 'chat gpt-5.1', 'POST', 'gen_ai.usage.output_tokens', 'service.name', 'modeltap-grpc', 'service.version', 'service.instance.id']) {
+      expect(spans).toContain(expected);
+    }
+    const metrics = await until('metrics over gRPC', async () => {
+      const s = protobufExports(receiver, GRPC_METRICS);
+      return s.has('gen_ai.client.operation.duration') ? s : undefined;
+    });
+    for (const expected of ['gen_ai.client.operation.duration', 'gen_ai.client.token.usage', 'http.server.request.duration', 'modeltap.sse_event', 'modeltap-grpc']) {
+      expect(metrics).toContain(expected);
+    }
+  });
+
+  it('per-signal protocols and endpoints: traces over gRPC, metrics over OTLP/HTTP', async () => {
+    const grpc = await startOtlpGrpcReceiver();
+    const http = await startOtlpReceiver();
+    running.push({ stop: () => grpc.close() }, { stop: () => http.close() });
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], {
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: grpc.url,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${http.url}/v1/metrics`,
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
+    await until('spans over gRPC', async () => (protobufExports(grpc, GRPC_TRACES).has('chat m') ? true : undefined));
+    await until('metrics over HTTP', async () => (http.exports.some((e) => e.path === '/v1/metrics' && protobufStrings(e.body).has('gen_ai.client.operation.duration')) ? true : undefined));
+    expect(grpc.exports.filter((e) => e.path === GRPC_METRICS)).toEqual([]);
+    expect(http.exports.filter((e) => e.path !== '/v1/metrics')).toEqual([]);
+  });
+});
+
+describe('the standard OTEL_* variables, read by the SDK', () => {
+  it('OTEL_TRACES_EXPORTER=console prints the spans on stdout, and exports no metrics', async () => {
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_TRACES_EXPORTER: 'console' });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'gpt-5.1', input: 'hi', stream: true }))).toBe(200);
+    // A simple processor: each span is printed when it ends, the SERVER span last.
+    const out = await until('console spans', async () => (proxy.stdout().includes("name: 'POST /v1/responses'") ? proxy.stdout() : undefined));
+    expect(out).toContain("name: 'chat gpt-5.1'");
+    expect(out).toContain("'gen_ai.operation.name': 'chat'");
+    expect(out).toContain("'service.name': 'modeltap'");
+  });
+
+  it('OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME make the resource, on exported spans and on /metrics', async () => {
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], {
+      OTEL_TRACES_EXPORTER: 'console',
+      OTEL_SERVICE_NAME: 'from-service-name',
+      // OTEL_SERVICE_NAME wins over a service.name here (the specification's order).
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=e2e,service.name=from-attributes,team=obs',
+    });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
+    const out = await until('console spans', async () => (proxy.stdout().includes("name: 'POST /v1/responses'") ? proxy.stdout() : undefined));
+    for (const expected of ["'deployment.environment.name': 'e2e'", "team: 'obs'", "'service.name': 'from-service-name'"]) expect(out).toContain(expected);
+    expect(out).not.toContain('from-attributes');
+    const targetInfo = (await (await fetch(`${proxy.url}/metrics`)).text()).split('\n').find((l) => l.startsWith('target_info{'));
+    expect(targetInfo).toMatch(/deployment_environment_name="e2e"/);
+    expect(targetInfo).toMatch(/service_name="from-service-name"/);
+  });
+
+  it('OTEL_PROPAGATORS=b3: the caller\'s b3 context is the parent, and the upstream gets b3, not traceparent', async () => {
+    const sim = await cli(['sim', '--port', '0']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], { OTEL_PROPAGATORS: 'b3' });
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const callerSpan = 'b7ad6b7169203331';
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }, { b3: `${traceId}-${callerSpan}-1` }))).toBe(200);
+    const log = (await (await fetch(`${sim.url}/__sim/log`)).json()) as { path: string; headers: Record<string, string | undefined> }[];
+    const headers = log.find((e) => e.path === '/v1/responses')?.headers ?? {};
+    // The attempt span's context: the caller's trace, a span of modeltap's own.
+    expect(headers['b3']).toMatch(new RegExp(`^${traceId}-[0-9a-f]{16}-1$`));
+    expect(headers['b3']).not.toContain(callerSpan);
+    expect(headers['traceparent']).toBeUndefined();
+  });
+
+  it('OTEL_TRACES_SAMPLER=always_off: no span is exported, and the upstream is told the trace is not sampled', async () => {
+    const sim = await cli(['sim', '--port', '0']);
+    const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], { OTEL_TRACES_EXPORTER: 'console', OTEL_TRACES_SAMPLER: 'always_off' });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
+    const log = (await (await fetch(`${sim.url}/__sim/log`)).json()) as { path: string; headers: Record<string, string | undefined> }[];
+    expect(log.find((e) => e.path === '/v1/responses')?.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    await proxy.stop();
+    expect(proxy.stdout()).not.toContain('POST /v1/responses');
+  });
+
+  it('OTEL_BSP_MAX_QUEUE_SIZE: spans beyond a full queue are dropped, and counted as queue_full', async () => {
+    const receiver = await startOtlpReceiver({ hang: true });
+    running.push({ stop: () => receiver.close() });
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      OTEL_BSP_MAX_QUEUE_SIZE: '4',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    // Three spans a request: the first batch hangs in its export, the queue fills behind it.
+    for (let i = 0; i < 4; i++) expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: `r${i}`, stream: true }))).toBe(200);
+    const text = await (await fetch(`${proxy.url}/metrics`)).text();
+    expect(text).toMatch(/^modeltap_telemetry_dropped_total\{[^}]*reason="queue_full"[^}]*\} [1-9]/m);
+    // A graceful stop would wait out the hanging export's timeout.
+    await proxy.stop('SIGKILL');
+  });
+
+  it('OTEL_CONFIG_FILE: a declarative configuration file sets up the resource and the exporters', async () => {
+    const receiver = await startOtlpReceiver();
+    running.push({ stop: () => receiver.close() });
+    const file = join(mkdtempSync(join(tmpdir(), 'modeltap-otel-')), 'otel.yaml');
+    writeFileSync(
+      file,
+      [
+        'file_format: "1.0"',
+        'resource:',
+        '  attributes:',
+        '    - name: service.name',
+        '      value: modeltap-from-file',
+        'tracer_provider:',
+        '  processors:',
+        '    - batch:',
+        '        schedule_delay: 200',
+        '        exporter:',
+        '          otlp_http:',
+        // Substituted from the environment by the SDK.
+        '            endpoint: ${RECEIVER_URL}/v1/traces',
+        'meter_provider:',
+        '  readers:',
+        '    - periodic:',
+        '        interval: 500',
+        '        timeout: 500',
+        '        exporter:',
+        '          otlp_http:',
+        '            endpoint: ${RECEIVER_URL}/v1/metrics',
+        '            encoding: json',
+        '',
+      ].join('\n'),
+    );
+    const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_CONFIG_FILE: file, RECEIVER_URL: receiver.url });
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
+    const spans = await until('spans', async () => {
+      const s = protobufExports(receiver, '/v1/traces');
+      return s.has('chat m') ? s : undefined;
+    });
+    expect(spans).toContain('modeltap-from-file');
+    const metrics = await until('metrics', async () => {
+      const text = receiver.exports.filter((e) => e.path === '/v1/metrics').map((e) => e.body.toString()).join('\n');
+      return text.includes('gen_ai.client.operation.duration') ? text : undefined;
+    });
+    expect(metrics).toContain('modeltap-from-file');
   });
 });
 

@@ -1,13 +1,10 @@
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { DataPointType, MetricReader, type Histogram, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
 import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
 
-/** A reader that collects only when asked. */
+/** A reader that collects only when asked (the runtime gives it modeltap's metrics). */
 class TestMetricReader extends MetricReader {
-  constructor(producers: MetricProducer[]) {
-    super({ metricProducers: producers });
-  }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }
@@ -30,18 +27,17 @@ export interface OtelKit {
 
 export function otelKit(options: { detail?: TraceDetail; captureContent?: boolean } = {}): OtelKit {
   const exporter = new InMemorySpanExporter();
-  let reader: TestMetricReader | undefined;
+  const reader = new TestMetricReader();
   const runtime = startTelemetry({
     disabled: false,
     serviceVersion: 'test',
-    otlpTraces: undefined,
-    otlpMetrics: undefined,
-    metricExportIntervalMs: 60_000,
+    exportTraces: false,
+    exportMetrics: false,
     prometheus: false,
     detail: options.detail ?? 'milestones',
     captureContent: options.captureContent ?? false,
     spanExporter: exporter,
-    metricReaders: (producers) => [(reader = new TestMetricReader(producers))],
+    metricReaders: [reader],
   });
   return {
     runtime,
@@ -50,7 +46,6 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
       return exporter.getFinishedSpans();
     },
     metrics: async () => {
-      if (reader === undefined) throw new Error('no reader');
       const { resourceMetrics } = await reader.collect();
       const out = new Map<string, CollectedMetric>();
       for (const scope of resourceMetrics.scopeMetrics) {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Server as GrpcServer, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 
 /** One OTLP/HTTP export received. */
 export interface OtlpExport {
@@ -40,6 +41,44 @@ export async function startOtlpReceiver(options: { hang?: boolean; status?: numb
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// The OTLP collector services' one method each (opentelemetry-proto, collector/*/v1/*_service.proto).
+const GRPC_SERVICES = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+};
+
+/**
+ * A real OTLP/gRPC receiver on 127.0.0.1 (@grpc/grpc-js, HTTP/2): it accepts every export and keeps
+ * the protobuf request as bytes (read them with {@link protobufStrings}), under the method's path
+ * (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`, …), with content type
+ * `application/grpc`. An empty reply is a valid Export*ServiceResponse.
+ */
+export async function startOtlpGrpcReceiver(): Promise<OtlpReceiver> {
+  const exports: OtlpExport[] = [];
+  const server = new GrpcServer();
+  const raw = (b: Buffer): Buffer => b;
+  for (const path of Object.values(GRPC_SERVICES)) {
+    const service: ServiceDefinition = {
+      Export: { path, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
+    };
+    server.addService(service, {
+      Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
+        exports.push({ path, contentType: 'application/grpc', body: call.request });
+        done(null, Buffer.alloc(0));
+      },
+    });
+  }
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    exports,
+    close: async () => {
+      server.forceShutdown();
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -32,9 +33,10 @@ export interface OtelTelemetryOptions {
   readonly captureContent?: boolean;
   /** `gen_ai.provider.name`. Default `openai`. */
   readonly providerName?: string;
+  /** Reads the caller's trace context and writes the upstream's (OTEL_PROPAGATORS). Default W3C `traceparent`. */
+  readonly propagator?: TextMapPropagator;
 }
 
-const propagator = new W3CTraceContextPropagator();
 const headerGetter = {
   get: (carrier: Record<string, string | string[] | undefined>, key: string) => carrier[key],
   keys: (carrier: Record<string, string | string[] | undefined>) => Object.keys(carrier),
@@ -167,6 +169,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemet
   const providerName = options.providerName ?? 'openai';
   const shared: Shared = {
     tracer: options.tracer,
+    propagator: options.propagator ?? new W3CTraceContextPropagator(),
     m: instruments,
     detail: options.detail ?? 'milestones',
     captureContent: options.captureContent ?? false,
@@ -180,6 +183,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemet
 
 interface Shared {
   readonly tracer: Tracer;
+  readonly propagator: TextMapPropagator;
   readonly m: Instruments;
   readonly detail: TraceDetail;
   readonly captureContent: boolean;
@@ -267,7 +271,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     this.#info = info;
     // Captured content includes a streamed Chat answer, which only the text deltas carry.
     this.allEvents = shared.captureContent;
-    const parent = propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
+    const parent = shared.propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
     const name = info.route === undefined ? info.method : `${info.method} ${info.route}`;
     // Assigned one by one, not spread from temporaries: this runs for every request.
     const attributes: Attributes = {
@@ -470,7 +474,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const span = this.#s.tracer.startSpan(request.method, { kind: SpanKind.CLIENT, attributes }, this.#op?.ctx ?? this.#serverCtx);
     this.#attemptSpan = span;
     const headers: Record<string, string> = {};
-    propagator.inject(trace.setSpan(contextApi.active(), span), headers, headerSetter);
+    this.#s.propagator.inject(trace.setSpan(contextApi.active(), span), headers, headerSetter);
     return headers;
   }
 

@@ -1,79 +1,60 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context } from '@opentelemetry/api';
+import { context, diag, logs, metrics, propagation, ProxyTracerProvider, trace, type Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter as OtlpMetricsJson } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OtlpMetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter as OtlpTracesJson } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpTracesProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes, serviceNameEnvDetector, type Resource } from '@opentelemetry/resources';
 import {
   MeterProvider,
+  MetricReader,
   PeriodicExportingMetricReader,
   type MetricProducer,
-  type MetricReader,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { startNodeSdk } from '@opentelemetry/sdk-node';
 import {
-  BasicTracerProvider,
   BatchSpanProcessor,
+  NoopSpanProcessor,
+  TracerProvider,
   type ReadableSpan,
   type Span,
   type SpanExporter,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import type { ProxyTelemetry } from '../proxy-telemetry.js';
 import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
 import { prometheusHandler } from './prometheus-handler.js';
 import { createOtelTelemetry, type TraceDetail } from './otel-telemetry.js';
 
-/** OTLP over HTTP: protobuf (the OpenTelemetry default) or JSON. */
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
-
-/** Resolved telemetry settings; the CLI builds them from flags and the standard OTEL_* variables. */
+/**
+ * Resolved telemetry settings. Everything about exporters (which ones, protocol, endpoints, headers,
+ * batching, intervals, sampler, propagators, resource, a declarative configuration file) is read
+ * from the standard OTEL_* variables by `@opentelemetry/sdk-node` itself; these are only modeltap's
+ * own choices on top.
+ */
 export interface TelemetryConfig {
   /** OTEL_SDK_DISABLED=true: no spans, no metrics, no /metrics. */
   readonly disabled: boolean;
   /** modeltap's version, as `service.version`. */
   readonly serviceVersion: string;
-  /** Export traces over OTLP (the exporter reads its endpoint, headers and timeout from OTEL_*). */
-  readonly otlpTraces: OtlpProtocol | undefined;
-  /** Export metrics over OTLP. */
-  readonly otlpMetrics: OtlpProtocol | undefined;
-  /** OTEL_METRIC_EXPORT_INTERVAL, ms. Default 60000. */
-  readonly metricExportIntervalMs: number;
+  /**
+   * Let the SDK build the trace exporters the environment names. False: spans are still made
+   * (their context goes upstream) but exported nowhere, whatever the SDK would default to.
+   */
+  readonly exportTraces: boolean;
+  /** Let the SDK build the metric readers the environment names. False: only /metrics, if on. */
+  readonly exportMetrics: boolean;
   /** Serve Prometheus text on /metrics. */
   readonly prometheus: boolean;
   readonly detail: TraceDetail;
   readonly captureContent: boolean;
-  /** The span batch processor (the standard OTEL_BSP_* variables). Defaults: {@link DEFAULT_SPAN_BATCH}. */
-  readonly spanBatch?: Partial<SpanBatchConfig>;
-  /** For tests: exporters that replace OTLP; readers are built with the producers they must read. */
+  /** For tests: an exporter that replaces the environment's (batched and counted like the SDK's). */
   readonly spanExporter?: SpanExporter;
-  readonly metricReaders?: (producers: MetricProducer[]) => MetricReader[];
+  /** For tests: readers that replace the environment's; each is given modeltap's metrics. */
+  readonly metricReaders?: readonly MetricReader[];
 }
-
-/** How finished spans are queued and exported. */
-export interface SpanBatchConfig {
-  /** OTEL_BSP_MAX_QUEUE_SIZE: spans held before new ones are dropped (and counted). */
-  readonly maxQueueSize: number;
-  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per export request. */
-  readonly maxExportBatchSize: number;
-  /** OTEL_BSP_SCHEDULE_DELAY: longest wait before a partial batch is exported, ms. */
-  readonly scheduledDelayMillis: number;
-  /** OTEL_BSP_EXPORT_TIMEOUT: longest an export may take, ms. */
-  readonly exportTimeoutMillis: number;
-}
-
-/**
- * Span batching defaults: the SDK's, except a queue of 2048 (the SDK's) that is counted, so drops
- * show in `modeltap.telemetry.dropped`. Smaller batches (64, 128) were tried in the overhead
- * benchmark and changed neither the relay's tail latency nor its memory beyond the noise.
- */
-export const DEFAULT_SPAN_BATCH: SpanBatchConfig = { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000 };
 
 /** What {@link startTelemetry} returns. */
 export interface TelemetryRuntime {
@@ -92,10 +73,10 @@ export interface TelemetryRuntime {
 class CountingSpanProcessor implements SpanProcessor {
   readonly #inner: SpanProcessor;
   readonly #pending: { count: number };
-  readonly #dropped: () => FastInstrument;
+  readonly #dropped: FastInstrument;
   readonly #maxQueue: number;
 
-  constructor(inner: SpanProcessor, pending: { count: number }, dropped: () => FastInstrument, maxQueue: number) {
+  constructor(inner: SpanProcessor, pending: { count: number }, dropped: FastInstrument, maxQueue: number) {
     this.#inner = inner;
     this.#maxQueue = maxQueue;
     this.#pending = pending;
@@ -106,7 +87,7 @@ class CountingSpanProcessor implements SpanProcessor {
   }
   onEnd(span: ReadableSpan): void {
     if (this.#pending.count >= this.#maxQueue) {
-      this.#dropped().add(1, { signal: 'traces', reason: 'queue_full' });
+      this.#dropped.add(1, { signal: 'traces', reason: 'queue_full' });
     } else {
       this.#pending.count++;
     }
@@ -121,12 +102,12 @@ class CountingSpanProcessor implements SpanProcessor {
 }
 
 /** Wraps a span exporter to count what it failed to deliver. */
-function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: () => FastInstrument): SpanExporter {
+function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: FastInstrument): SpanExporter {
   return {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
       inner.export(spans, (result) => {
         pending.count = Math.max(0, pending.count - spans.length);
-        if (result.code !== ExportResultCode.SUCCESS) dropped().add(spans.length, { signal: 'traces', reason: 'export_failed' });
+        if (result.code !== ExportResultCode.SUCCESS) dropped.add(spans.length, { signal: 'traces', reason: 'export_failed' });
         done(result);
       });
     },
@@ -136,14 +117,14 @@ function countingSpanExporter(inner: SpanExporter, pending: { count: number }, d
 }
 
 /** Wraps a metric exporter to count the data points it failed to deliver. */
-function countingMetricExporter(inner: PushMetricExporter, dropped: () => FastInstrument): PushMetricExporter {
+function countingMetricExporter(inner: PushMetricExporter, dropped: FastInstrument): PushMetricExporter {
   return {
     export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
       inner.export(metrics, (result) => {
         if (result.code !== ExportResultCode.SUCCESS) {
           let points = 0;
           for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
-          dropped().add(points, { signal: 'metrics', reason: 'export_failed' });
+          dropped.add(points, { signal: 'metrics', reason: 'export_failed' });
         }
         done(result);
       });
@@ -155,62 +136,127 @@ function countingMetricExporter(inner: PushMetricExporter, dropped: () => FastIn
   };
 }
 
+// sdk-node 0.301 exports only NodeSDK and startNodeSdk, and neither hands back what it builds from
+// the environment nor lets a caller wrap it: it registers the providers as the API globals. So
+// modeltap takes them from the globals and adopts them in place, through the few fields below (the
+// versions are pinned; the e2e drop-counting and OTLP tests fail if these fields move).
+interface TracerProviderFields {
+  readonly _resource: Resource;
+  readonly _activeSpanProcessor: { _spanProcessors: SpanProcessor[] };
+}
+interface BatchSpanProcessorFields {
+  _exporter: SpanExporter;
+  readonly _maxQueueSize: number;
+}
+interface MeterProviderFields {
+  readonly _sharedState: { readonly resource: Resource; readonly metricCollectors: readonly { readonly _metricReader: MetricReader }[] };
+}
+interface MetricReaderFields {
+  readonly _metricProducers: MetricProducer[];
+}
+interface PeriodicReaderFields {
+  _exporter: PushMetricExporter;
+}
+
+function sdkInternals<T>(value: unknown, what: string, valid: (v: T) => boolean): T {
+  if (!valid(value as T)) throw new Error(`@opentelemetry/sdk-node built a ${what} modeltap does not know how to adopt (an SDK upgrade changed its fields)`);
+  return value as T;
+}
+
+/** Counts what the SDK's batch processors drop; the SDK's own processor list is edited in place. */
+function adoptSpanProcessors(provider: TracerProvider, dropped: FastInstrument): void {
+  const multi = sdkInternals<TracerProviderFields>(provider, 'TracerProvider', (p) => Array.isArray(p._activeSpanProcessor?._spanProcessors));
+  const processors = multi._activeSpanProcessor._spanProcessors;
+  for (let i = 0; i < processors.length; i++) {
+    const processor = processors[i];
+    if (!(processor instanceof BatchSpanProcessor)) continue;
+    const batch = sdkInternals<BatchSpanProcessorFields>(processor, 'BatchSpanProcessor', (p) => typeof p._exporter?.export === 'function' && typeof p._maxQueueSize === 'number');
+    const pending = { count: 0 };
+    batch._exporter = countingSpanExporter(batch._exporter, pending, dropped);
+    processors[i] = new CountingSpanProcessor(processor, pending, dropped, batch._maxQueueSize);
+  }
+}
+
+/** Gives each of the SDK's readers modeltap's metrics, and counts what its push exporters fail to deliver. */
+function adoptMetricReaders(provider: MeterProvider, producer: MetricProducer, dropped: FastInstrument): void {
+  const state = sdkInternals<MeterProviderFields>(provider, 'MeterProvider', (p) => Array.isArray(p._sharedState?.metricCollectors))._sharedState;
+  for (const { _metricReader: reader } of state.metricCollectors) {
+    const fields = sdkInternals<MetricReaderFields>(reader, 'MetricReader', (r) => Array.isArray(r._metricProducers));
+    if (!fields._metricProducers.includes(producer)) fields._metricProducers.push(producer);
+    if (reader instanceof PeriodicExportingMetricReader) {
+      const periodic = sdkInternals<PeriodicReaderFields>(reader, 'PeriodicExportingMetricReader', (r) => typeof r._exporter?.export === 'function');
+      periodic._exporter = countingMetricExporter(periodic._exporter, dropped);
+    }
+  }
+}
+
 /**
- * Starts OpenTelemetry: a tracer and a meter provider of our own (nothing global), OTLP/HTTP
- * exporters behind bounded batch queues, and an optional Prometheus reader. The resource carries
- * `service.name` (default `modeltap`, OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win),
- * `service.version` and a `service.instance.id`. A collector that is down or hangs only costs
- * dropped telemetry, counted in `modeltap.telemetry.dropped`.
+ * Starts OpenTelemetry through `@opentelemetry/sdk-node` (`startNodeSdk`), which reads the standard
+ * OTEL_* variables from process.env itself (the SDK offers no way to pass them in) or, with
+ * OTEL_CONFIG_FILE, a declarative configuration file. No instrumentations (they would record the
+ * relay's own sockets a second time) and no logs. modeltap adds the resource defaults
+ * (`service.name` `modeltap`, which OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override,
+ * `service.version`, `service.instance.id`), its metrics on every reader the SDK built, the
+ * Prometheus reader behind /metrics, and counting of what the exporters drop
+ * (`modeltap.telemetry.dropped`): a collector that is down or hangs only costs dropped telemetry.
+ *
+ * The SDK registers its providers and propagator as the API globals; a runtime takes them over
+ * from any earlier one, and keeps using its own providers (so several runtimes in one process each
+ * get their own spans). The propagator is the global one at the time of each request.
  */
 export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, onTelemetryError: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
-  const resource = defaultResource()
-    .merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }))
-    .merge(detectResources({ detectors: [envDetector] }));
-
   const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
-  const droppedCounter = fast.instrument(METRICS.telemetryDropped);
-  const dropped = (): FastInstrument => droppedCounter;
+  const dropped = fast.instrument(METRICS.telemetryDropped);
   const errorsCounter = fast.instrument(METRICS.telemetryErrors);
-  const pending = { count: 0 };
-  const traceExporter = config.spanExporter ?? (config.otlpTraces === undefined ? undefined : config.otlpTraces === 'http/json' ? new OtlpTracesJson() : new OtlpTracesProto());
-  const batch: SpanBatchConfig = { ...DEFAULT_SPAN_BATCH, ...config.spanBatch };
-  const spanProcessors: SpanProcessor[] =
-    traceExporter === undefined
-      ? []
-      : [
-          new CountingSpanProcessor(
-            new BatchSpanProcessor(countingSpanExporter(traceExporter, pending, dropped), batch),
-            pending,
-            dropped,
-            batch.maxQueueSize,
-          ),
-        ];
-  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  const base = defaultResource().merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }));
 
-  const producers: MetricProducer[] = [fast];
-  const readers: MetricReader[] = [...(config.metricReaders?.(producers) ?? [])];
+  // Take over the globals, so that what the SDK registers below is this runtime's.
+  for (const api of [trace, metrics, propagation, context, logs, diag]) api.disable();
+  // Without a processor the SDK builds no TracerProvider (and so no resource): a no-op one keeps
+  // the spans, and the traceparent they send upstream, when nothing is exported.
+  const spanProcessors = config.spanExporter ? [new BatchSpanProcessor({ exporter: config.spanExporter })] : config.exportTraces ? undefined : [new NoopSpanProcessor()];
+  const metricReaders = config.metricReaders ? [...config.metricReaders] : config.exportMetrics ? undefined : [];
+  const sdk = startNodeSdk({
+    instrumentations: [],
+    logRecordProcessors: [],
+    baseResource: base,
+    // OTEL_SERVICE_NAME (OTEL_RESOURCE_ATTRIBUTES is always read); no host or process detectors:
+    // the process's command line carries flags such as --access-key.
+    resourceDetectors: [serviceNameEnvDetector],
+    ...(spanProcessors ? { spanProcessors } : {}),
+    ...(metricReaders ? { metricReaders } : {}),
+  });
+
+  // modeltap passes every context explicitly; the SDK's AsyncLocalStorage context manager would
+  // only cost (on Node 22 the first export's context.with turns async hooks on for every promise).
+  context.disable();
+
+  const globalTracer = trace.getTracerProvider();
+  const delegate = globalTracer instanceof ProxyTracerProvider ? globalTracer.getDelegate() : globalTracer;
+  // The API's no-op providers have no forceFlush; anything else must be the SDK classes modeltap
+  // imports (one copy of each package: a second would make the instanceof checks below miss).
+  const sdkTracerProvider = 'forceFlush' in delegate ? sdkInternals<TracerProvider>(delegate, 'tracer provider', (p) => p instanceof TracerProvider) : undefined;
+  const globalMeter = metrics.getMeterProvider();
+  const sdkMeterProvider = 'forceFlush' in globalMeter ? sdkInternals<MeterProvider>(globalMeter, 'meter provider', (p) => p instanceof MeterProvider) : undefined;
+  if (sdkTracerProvider) adoptSpanProcessors(sdkTracerProvider, dropped);
+  if (sdkMeterProvider) adoptMetricReaders(sdkMeterProvider, fast, dropped);
+  // The SDK's resource, so /metrics and OTLP describe the same service; without an SDK provider
+  // (a configuration file that sets up no tracer provider), modeltap's defaults.
+  const resource = sdkTracerProvider ? sdkInternals<TracerProviderFields>(sdkTracerProvider, 'TracerProvider', (p) => typeof p._resource?.attributes === 'object')._resource : base;
+  const tracerProvider = sdkTracerProvider ?? new TracerProvider({ resource });
+
   let prometheus: PrometheusExporter | undefined;
+  let prometheusProvider: MeterProvider | undefined;
   if (config.prometheus) {
-    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
-    readers.push(prometheus);
+    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [fast] });
+    // Served on modeltap's own port, which the SDK knows nothing of: a provider of its own binds it.
+    prometheusProvider = new MeterProvider({ resource, readers: [prometheus] });
   }
-  if (config.otlpMetrics !== undefined) {
-    const exporter = config.otlpMetrics === 'http/json' ? new OtlpMetricsJson() : new OtlpMetricsProto();
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter: countingMetricExporter(exporter, dropped),
-        exportIntervalMillis: config.metricExportIntervalMs,
-        exportTimeoutMillis: Math.min(30_000, config.metricExportIntervalMs),
-        metricProducers: producers,
-      }),
-    );
-  }
-  // The provider binds the readers; the catalogue's data comes from `fast`, its producer.
-  const meterProvider = new MeterProvider({ resource, readers });
   const telemetry = createOtelTelemetry({
     tracer: tracerProvider.getTracer('modeltap', config.serviceVersion),
     metrics: fast,
+    propagator: propagation,
     detail: config.detail,
     captureContent: config.captureContent,
   });
@@ -219,10 +265,10 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     metricsHandler: prometheus === undefined ? undefined : prometheusHandler(prometheus),
     onTelemetryError: (method, errorType) => errorsCounter.add(1, { 'modeltap.telemetry.method': method, 'error.type': errorType }),
     forceFlush: async () => {
-      await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
+      await Promise.allSettled([tracerProvider.forceFlush(), sdkMeterProvider?.forceFlush(), prometheusProvider?.forceFlush()]);
     },
     shutdown: async () => {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      await Promise.allSettled([sdk.shutdown(), sdkTracerProvider ? undefined : tracerProvider.shutdown(), prometheusProvider?.shutdown()]);
     },
   };
 }

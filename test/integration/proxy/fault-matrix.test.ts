@@ -1,7 +1,7 @@
 // The upstream fault matrix: for each fault, what the caller receives (asserted exactly), that no
 // socket or timer is left behind once proxy and upstream are shut down, and what telemetry records
 // (through the real OTel SDK with in-memory exporters).
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ProxyServer } from '../../../src/proxy/server.js';

@@ -3,7 +3,7 @@
 // bridged connection, and a bridged connection flooded with `response.create` frames. In each,
 // modeltap stays up, lets go of the upstream, and ends the request's telemetry once.
 import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { noopTelemetry } from '../../../src/proxy/noop-telemetry.js';

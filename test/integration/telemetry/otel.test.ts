@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthFileCredentials } from '../../../src/index.js';
@@ -347,5 +347,24 @@ describe('SSE detail levels', () => {
     await send(proxy, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }));
     const { op } = tree(await waitForServerSpans(kit, 1));
     expect(op?.events).toEqual([]);
+  });
+});
+
+describe('several runtimes in one process', () => {
+  it('each gets its own spans and metrics, though the SDK registers the API globals', async () => {
+    // The second runtime takes the globals over while the first still runs.
+    const first = await setup();
+    const second = await setup();
+    await send(first.proxy, '/v1/responses', post({ model: 'first', input: 'hi', stream: true }));
+    await send(second.proxy, '/v1/responses', post({ model: 'second', input: 'hi', stream: true }));
+    await send(second.proxy, '/v1/responses', post({ model: 'second', input: 'again', stream: true }));
+    const ops = (spans: ReadableSpan[]): string[] => spans.filter((s) => s.kind === CLIENT && s.name.startsWith('chat ')).map((s) => s.name);
+    expect(ops(await waitForServerSpans(first.kit, 1))).toEqual(['chat first']);
+    expect(ops(await waitForServerSpans(second.kit, 2))).toEqual(['chat second', 'chat second']);
+    expect(sumOf(await first.kit.metrics(), 'modeltap.operations')).toBe(1);
+    expect(sumOf(await second.kit.metrics(), 'modeltap.operations')).toBe(2);
+    // Both still propagate the caller's context upstream.
+    expect(first.sim.log.at(-1)?.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(second.sim.log.at(-1)?.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 });

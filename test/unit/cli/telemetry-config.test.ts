@@ -5,34 +5,28 @@ const defaults = { metrics: true, detail: undefined };
 
 describe('telemetryConfigFromEnv', () => {
   it('sends nothing anywhere without configuration, but serves /metrics', () => {
-    expect(telemetryConfigFromEnv({}, defaults)).toMatchObject({ disabled: false, otlpTraces: undefined, otlpMetrics: undefined, prometheus: true, detail: 'milestones', captureContent: false });
+    expect(telemetryConfigFromEnv({}, defaults)).toMatchObject({ disabled: false, exportTraces: false, exportMetrics: false, prometheus: true, detail: 'milestones', captureContent: false });
+    // A protocol alone names no endpoint: still nothing exported.
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, defaults)).toMatchObject({ exportTraces: false, exportMetrics: false });
   });
 
-  it('exports OTLP over protobuf when an endpoint is set, JSON when asked', () => {
-    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, defaults)).toMatchObject({ otlpTraces: 'http/protobuf', otlpMetrics: 'http/protobuf' });
-    expect(
-      telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/v1/traces', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, defaults),
-    ).toMatchObject({ otlpTraces: 'http/json', otlpMetrics: undefined });
+  it('exports a signal when an endpoint is set, for it or for both', () => {
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, defaults)).toMatchObject({ exportTraces: true, exportMetrics: true });
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/v1/traces', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, defaults)).toMatchObject({ exportTraces: true, exportMetrics: false });
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, defaults)).toMatchObject({ exportTraces: false, exportMetrics: true });
   });
 
-  it('honours OTEL_*_EXPORTER, OTEL_SDK_DISABLED, the interval and content capture', () => {
-    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: 'none' }, defaults).otlpTraces).toBeUndefined();
-    expect(telemetryConfigFromEnv({ OTEL_METRICS_EXPORTER: 'otlp,prometheus' }, defaults).otlpMetrics).toBe('http/protobuf');
+  it('honours OTEL_*_EXPORTER (any exporter but none), OTEL_CONFIG_FILE, OTEL_SDK_DISABLED and content capture', () => {
+    expect(telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_TRACES_EXPORTER: 'none' }, defaults)).toMatchObject({ exportTraces: false, exportMetrics: true });
+    expect(telemetryConfigFromEnv({ OTEL_TRACES_EXPORTER: 'console' }, defaults)).toMatchObject({ exportTraces: true, exportMetrics: false });
+    expect(telemetryConfigFromEnv({ OTEL_METRICS_EXPORTER: 'otlp,prometheus' }, defaults).exportMetrics).toBe(true);
+    expect(telemetryConfigFromEnv({ OTEL_METRICS_EXPORTER: 'otlp, NONE' }, defaults).exportMetrics).toBe(false);
+    expect(telemetryConfigFromEnv({ OTEL_CONFIG_FILE: '/etc/otel.yaml' }, defaults)).toMatchObject({ exportTraces: true, exportMetrics: true });
     expect(telemetryConfigFromEnv({ OTEL_SDK_DISABLED: 'TRUE' }, defaults).disabled).toBe(true);
-    expect(telemetryConfigFromEnv({ OTEL_METRIC_EXPORT_INTERVAL: '5000' }, defaults).metricExportIntervalMs).toBe(5000);
     expect(telemetryConfigFromEnv({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' }, defaults).captureContent).toBe(true);
   });
 
-  it('reads the standard OTEL_BSP_* variables, and refuses bad ones', () => {
-    expect(telemetryConfigFromEnv({}, defaults).spanBatch).toEqual({});
-    expect(
-      telemetryConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: '4096', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256', OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_BSP_EXPORT_TIMEOUT: '5000' }, defaults).spanBatch,
-    ).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 256, scheduledDelayMillis: 1000, exportTimeoutMillis: 5000 });
-    expect(() => telemetryConfigFromEnv({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 'lots' }, defaults)).toThrow("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be a positive whole number, not 'lots'");
-  });
-
-  it('refuses gRPC and unknown detail levels', () => {
-    expect(() => telemetryConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, defaults)).toThrow('use http/protobuf or http/json');
+  it('refuses unknown detail levels', () => {
     expect(() => telemetryConfigFromEnv({}, { metrics: true, detail: 'verbose' })).toThrow('--trace-detail must be one of');
   });
 });
