@@ -72,20 +72,28 @@ function flooder(ws: WebSocket, sender: Sender): () => void {
 
 /** A WebSocket upstream that answers a connection's first frame with {@link WARM_UP}, its second with deltas up to TOTAL_BYTES. */
 async function wsUpstream(sender: Sender): Promise<string> {
+  const { server } = wsServer((ws) => {
+    const pump = flooder(ws, sender);
+    ws.once('message', () => {
+      for (const f of WARM_UP) ws.send(f);
+      ws.once('message', pump);
+    });
+  });
+  return `${await listen(server)}/v1`;
+}
+
+/** A server that upgrades every request to a WebSocket and hands each socket, error listeners on, to `onSocket`. */
+function wsServer(onSocket: (ws: WebSocket) => void): { server: Server; wss: WebSocketServer } {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => undefined);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => undefined);
-      const pump = flooder(ws, sender);
-      ws.once('message', () => {
-        for (const f of WARM_UP) ws.send(f);
-        ws.once('message', pump);
-      });
+      onSocket(ws);
     });
   });
-  return `${await listen(server)}/v1`;
+  return { server, wss };
 }
 
 /** An HTTP upstream: the first `POST /v1/responses` gets {@link WARM_UP}, the next SSE deltas up to TOTAL_BYTES, honouring `drain`. */
@@ -181,15 +189,7 @@ describe('a WebSocket caller that stops reading', () => {
 describe('a WebSocket upstream that stops reading', () => {
   it('the caller sends up to 200 MB: modeltap stops reading the caller; its RSS stays within 64 MB', { timeout: 180_000 }, async () => {
     // The upstream accepts and never reads a frame.
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-    const server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (req, socket, head) => {
-      socket.on('error', () => undefined);
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('error', () => undefined);
-        ws.pause();
-      });
-    });
+    const { server, wss } = wsServer((ws) => ws.pause());
     const proxy = await serve(['--upstream', `${await listen(server)}/v1`]);
     const pid = proxy.proc.pid ?? 0;
     const caller = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-slow' }, perMessageDeflate: false });
