@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareSummaries, type CheckOptions } from '../../../src/ci/compare-summaries.js';
-import type { RunSummary, Stat } from '../../../src/summary/summary-recorder.js';
+import { checkMarkdown, compareSummaries, githubBenchmarkJson, type CheckOptions } from '../../../src/ci/compare-summaries.js';
+import { parseSummary } from '../../../src/summary/parse-summary.js';
+import type { RunSummary, Stat, SummaryGroup } from '../../../src/summary/summary-recorder.js';
 
 /** 200 samples spread evenly around `median` (±10 %), so the rank test has clear evidence. */
 function stat(median: number): Stat {
@@ -10,12 +11,12 @@ function stat(median: number): Stat {
 
 function summary(ttfcMs: number, overheadMs: number): RunSummary {
   return {
-    version: 1,
+    version: 2,
     source: 'proxy',
     startedAt: '2026-11-24T00:00:00Z',
     endedAt: '2026-11-24T00:01:00Z',
     groups: [
-      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(100), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 } },
+      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(100), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 },
     ],
   };
 }
@@ -42,5 +43,58 @@ describe('compareSummaries', () => {
 
   it('a change past the floor but within the threshold passes', () => {
     expect(failed(compareSummaries(summary(100, 0.1), summary(105, 0.1), defaults))).toEqual([]);
+  });
+});
+
+const withGroups = (groups: Partial<SummaryGroup>[]): RunSummary => {
+  const base = summary(20, 0.1).groups[0] as SummaryGroup;
+  return { ...summary(20, 0.1), groups: groups.map((g) => ({ ...base, ...g }) as SummaryGroup) };
+};
+const row = (rows: ReturnType<typeof compareSummaries>, metric: string, group?: string) => rows.find((r) => r.metric === metric && (group === undefined || r.group === group));
+const line = (markdown: string, metric: string): string => markdown.split('\n').find((l) => l.includes(`| ${metric} |`)) ?? '';
+
+describe('unknown usage', () => {
+  it('tokens per request are over the requests that reported usage', () => {
+    const baseline = withGroups([{ count: 200, tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 }]);
+    // Half of the current requests reported no usage: they are not requests of 0 tokens.
+    const current = withGroups([{ count: 200, tokens: { input: 1000, output: 400, cached: 0 }, usageUnreported: 100 }]);
+    const tokens = row(compareSummaries(baseline, current, defaults), 'output_tokens_per_request');
+    expect(tokens).toMatchObject({ baseline: 4, current: 4, changePercent: 0, regression: false });
+  });
+
+  it('a side without any reported usage is unknown, never 0, and is not compared', () => {
+    const baseline = withGroups([{ tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 }]);
+    const current = withGroups([{ tokens: null, usageUnreported: 200 }]);
+    const rows = compareSummaries(baseline, current, defaults);
+    expect(row(rows, 'output_tokens_per_request')).toMatchObject({ baseline: 4, current: undefined, changePercent: undefined, regression: false });
+    expect(line(checkMarkdown(rows), 'output_tokens_per_request')).toBe('| /v1/responses m http_sse | output_tokens_per_request | 4.00 | unknown | unknown | – | ✅ |');
+    expect(githubBenchmarkJson(rows).every((e) => typeof e.value === 'number')).toBe(true);
+  });
+});
+
+describe('request kinds', () => {
+  it('groups match by request kind: a prewarm is compared with the prewarm, the turn with the turn', () => {
+    const groups = (turnMs: number): Partial<SummaryGroup>[] => [
+      { transport: 'websocket', requestKind: 'prewarm', ttfcMs: stat(5) },
+      { transport: 'websocket', requestKind: 'turn', ttfcMs: stat(turnMs) },
+    ];
+    const rows = compareSummaries(withGroups(groups(20)), withGroups(groups(30)), defaults);
+    expect(row(rows, 'ttfc_p50_ms', '/v1/responses m websocket prewarm')?.regression).toBe(false);
+    expect(row(rows, 'ttfc_p50_ms', '/v1/responses m websocket turn')?.regression).toBe(true);
+  });
+
+  it('a version-1 baseline (no kind, model unknown) compares with the groups without a kind and without a model', () => {
+    const v1 = JSON.stringify({ ...summary(20, 0.1), version: 1, groups: [{ ...summary(20, 0.1).groups[0], model: 'unknown', usageUnreported: undefined }] });
+    const baseline = parseSummary(v1, 'v1');
+    const current = withGroups([{ requestKind: 'turn' }, {}]);
+    delete (current.groups[1] as { model?: string }).model;
+    const rows = compareSummaries(baseline, current, defaults);
+    expect([...new Set(rows.map((r) => r.group))]).toEqual(['/v1/responses (none) http_sse']);
+  });
+
+  it('no shared group names the baseline groups with their kinds', () => {
+    expect(() => compareSummaries(withGroups([{ requestKind: 'prewarm' }]), withGroups([{ requestKind: 'turn' }]), defaults)).toThrow(
+      'the baseline and the current run share no route/model/transport/kind group (baseline: /v1/responses m http_sse prewarm)',
+    );
   });
 });
