@@ -9,14 +9,14 @@ function stat(median: number): Stat {
   return { count: samples.length, p50: samples[100] as number, p90: samples[180] as number, p99: samples[198] as number, max: samples[199] as number, samples };
 }
 
-function summary(ttfcMs: number, overheadMs: number): RunSummary {
+function summary(ttfcMs: number, overheadMs: number, tokensPerSecond = 100): RunSummary {
   return {
     version: 2,
     source: 'proxy',
     startedAt: '2026-11-24T00:00:00Z',
     endedAt: '2026-11-24T00:01:00Z',
     groups: [
-      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(100), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 },
+      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(tokensPerSecond), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 },
     ],
   };
 }
@@ -53,6 +53,32 @@ const withGroups = (groups: Partial<SummaryGroup>[]): RunSummary => {
 const row = (rows: ReturnType<typeof compareSummaries>, metric: string, group?: string) => rows.find((r) => r.metric === metric && (group === undefined || r.group === group));
 const line = (markdown: string, metric: string): string => markdown.split('\n').find((l) => l.includes(`| ${metric} |`)) ?? '';
 
+describe('the change column', () => {
+  it('a drop in output tokens per second (higher is better) is a negative change that reads worse, flagged though not gated', () => {
+    const rows = compareSummaries(summary(20, 0.1, 32_473), summary(20, 0.1, 23_287), defaults);
+    const tps = row(rows, 'output_tokens_per_s');
+    expect(tps).toMatchObject({ better: 'higher', regression: false });
+    expect(tps?.changePercent).toBeCloseTo(-28.3, 1);
+    const markdown = checkMarkdown(rows);
+    expect(line(markdown, 'output_tokens_per_s')).toMatch(/\| -28\.3 % \(worse\) \| [\d.e+-]+ \| ⚠️ dropped -28\.3 % \(p=[\d.e+-]+\), not gated \|$/);
+    expect(markdown).not.toContain('+28.3');
+    expect(failed(rows)).toEqual([]);
+  });
+
+  it('a rise in throughput reads better; a rise in latency reads worse; a floor on throughput fails with its own wording', () => {
+    const faster = checkMarkdown(compareSummaries(summary(20, 0.1, 100), summary(25, 0.1, 150), defaults));
+    expect(line(faster, 'output_tokens_per_s')).toMatch(/\| \+50\.0 % \(better\) \|.*\| ✅ \|$/);
+    expect(line(faster, 'ttfc_p50_ms')).toMatch(/\| \+25\.0 % \(worse\) \|.*\| ❌ \+25\.0 % \(p=/);
+    const rows = compareSummaries(summary(20, 0.1, 100), summary(20, 0.1, 90), { ...defaults, ceilings: { output_tokens_per_s: 95 } });
+    expect(row(rows, 'output_tokens_per_s')).toMatchObject({ regression: true, reason: 'below the floor 95' });
+  });
+
+  it('the error rate changes in points', () => {
+    const markdown = checkMarkdown(compareSummaries(summary(20, 0.1), summary(20, 0.1), defaults));
+    expect(line(markdown, 'error_rate')).toContain('| +0.0 pt |');
+  });
+});
+
 describe('unknown usage', () => {
   it('tokens per request are over the requests that reported usage', () => {
     const baseline = withGroups([{ count: 200, tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 }]);
@@ -67,7 +93,7 @@ describe('unknown usage', () => {
     const current = withGroups([{ tokens: null, usageUnreported: 200 }]);
     const rows = compareSummaries(baseline, current, defaults);
     expect(row(rows, 'output_tokens_per_request')).toMatchObject({ baseline: 4, current: undefined, changePercent: undefined, regression: false });
-    expect(line(checkMarkdown(rows), 'output_tokens_per_request')).toBe('| /v1/responses m http_sse | output_tokens_per_request | 4.00 | unknown | unknown | – | ✅ |');
+    expect(line(checkMarkdown(rows), 'output_tokens_per_request')).toBe('| /v1/responses m http_sse | output_tokens_per_request | 4.00 | unknown | unknown | – | ⚠️ usage not reported, not compared |');
     expect(githubBenchmarkJson(rows).every((e) => typeof e.value === 'number')).toBe(true);
   });
 });
