@@ -1,5 +1,5 @@
 import { SummaryInputError } from '../summary/parse-summary.js';
-import type { RunSummary, Stat, SummaryGroup } from '../summary/summary-recorder.js';
+import { groupName, outputTokensPerRequest, type RunSummary, type Stat, type SummaryGroup } from '../summary/summary-recorder.js';
 
 /** Options of {@link compareSummaries}. */
 export interface CheckOptions {
@@ -22,13 +22,21 @@ export interface CheckRow {
   readonly group: string;
   readonly metric: string;
   readonly unit: string;
-  readonly baseline: number;
-  readonly current: number;
-  /** Relative change in percent (positive = worse). */
-  readonly changePercent: number;
+  /** Which way is better: `lower` (latencies, error rate, tokens per request) or `higher` (throughput). */
+  readonly better: 'lower' | 'higher';
+  /** Undefined when unknown (no request of the group reported usage). */
+  readonly baseline: number | undefined;
+  readonly current: number | undefined;
+  /**
+   * Signed change of the value, current against baseline, in percent (the error rate: in
+   * percentage points); negative is a drop, which is worse when higher is better. Undefined when
+   * either side is unknown.
+   */
+  readonly changePercent: number | undefined;
   /** p-value of the one-sided test, when one applies. */
   readonly p: number | undefined;
   readonly regression: boolean;
+  /** Why it regressed; for a metric reported but not gated, why it is worth a look; else empty. */
   readonly reason: string;
 }
 
@@ -77,40 +85,47 @@ function proportionGreater(errorsNow: number, countNow: number, errorsBase: numb
   return 1 - phi((errorsNow / countNow - errorsBase / countBase) / se);
 }
 
-const key = (g: SummaryGroup): string => `${g.route} ${g.model} ${g.transport}`;
+// Matched structurally (a missing model or kind is none), shown by groupName.
+const key = (g: SummaryGroup): string => JSON.stringify([g.route, g.model ?? null, g.transport, g.requestKind ?? null]);
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 const errorsOf = (g: SummaryGroup): number => Object.values(g.errors).reduce((a, b) => a + b, 0);
 
 /**
  * Compares a current run with a baseline, group by group. A latency regresses when its median is
  * worse by more than the threshold and by more than `minChangeMs` **and** a one-sided Mann–Whitney test on the samples says so at
  * `alpha` (so a noisy runner does not cry wolf), or when it exceeds its ceiling; output tokens per
- * second are reported and fail only a ceiling; the error rate
+ * second are reported and fail only a ceiling (a floor, since higher is better); the error rate
  * regresses when it rises by more than half a point and a two-proportion test agrees; output
- * tokens per request regress by the threshold alone (they are not noisy).
+ * tokens per request (over the requests that reported usage; unknown when none did) regress by
+ * the threshold alone (they are not noisy). Groups match by route, model, transport and request
+ * kind; a version-1 baseline, which had no kind, matches the groups without one.
  */
 export function compareSummaries(baseline: RunSummary, current: RunSummary, options: CheckOptions): CheckRow[] {
   const base = new Map(baseline.groups.map((g) => [key(g), g]));
   const common = current.groups.filter((g) => base.has(key(g)));
   if (common.length === 0) {
-    throw new SummaryInputError(`the baseline and the current run share no route/model/transport group (baseline: ${[...base.keys()].join('; ') || 'none'})`);
+    throw new SummaryInputError(`the baseline and the current run share no route/model/transport/kind group (baseline: ${baseline.groups.map(groupName).join('; ') || 'none'})`);
   }
   const rows: CheckRow[] = [];
   for (const cur of common) {
     const b = base.get(key(cur)) as SummaryGroup;
-    const group = key(cur);
+    const group = groupName(cur);
     const latency = (metric: string, bs: Stat, cs: Stat, higherIsBetter = false, gating = true): void => {
       if (bs.count === 0 || cs.count === 0) return;
       const baseline = bs.p50;
       const current = cs.p50;
       const worse = higherIsBetter ? baseline - current : current - baseline;
-      const change = baseline === 0 ? 0 : (worse / baseline) * 100;
-      const meaningful = change > options.maxRegressionPercent && (higherIsBetter || worse > options.minChangeMs);
+      const worsePercent = baseline === 0 ? 0 : (worse / baseline) * 100;
+      const change = baseline === 0 ? 0 : ((current - baseline) / baseline) * 100;
+      const meaningful = worsePercent > options.maxRegressionPercent && (higherIsBetter || worse > options.minChangeMs);
       const p = higherIsBetter ? mannWhitneyGreater(bs.samples, cs.samples) : mannWhitneyGreater(cs.samples, bs.samples);
       const ceiling = options.ceilings[metric];
       const overCeiling = ceiling !== undefined && (higherIsBetter ? current < ceiling : current > ceiling);
-      const regression = overCeiling || (gating && meaningful && p < options.alpha);
-      const reason = overCeiling ? `beyond the ceiling ${ceiling}` : regression ? `+${change.toFixed(1)} % (p=${p.toExponential(1)})` : '';
-      rows.push({ group, metric, unit: metric.endsWith('_per_s') ? 'tok/s' : 'ms', baseline, current, changePercent: change, p, regression, reason });
+      const significant = meaningful && p < options.alpha;
+      const regression = overCeiling || (gating && significant);
+      const trend = `${signed(change)} % (p=${p.toExponential(1)})`;
+      const reason = overCeiling ? (higherIsBetter ? `below the floor ${ceiling}` : `beyond the ceiling ${ceiling}`) : regression ? trend : significant ? `${higherIsBetter ? 'dropped' : 'rose'} ${trend}, not gated` : '';
+      rows.push({ group, metric, unit: metric.endsWith('_per_s') ? 'tok/s' : 'ms', better: higherIsBetter ? 'higher' : 'lower', baseline, current, changePercent: change, p, regression, reason });
     };
     latency('ttfc_p50_ms', b.ttfcMs, cur.ttfcMs);
     latency('duration_p50_ms', b.durationMs, cur.durationMs);
@@ -121,17 +136,28 @@ export function compareSummaries(baseline: RunSummary, current: RunSummary, opti
     const ce = errorsOf(cur) / Math.max(1, cur.count);
     const pErr = proportionGreater(errorsOf(cur), cur.count, errorsOf(b), b.count);
     const errRegression = ce - be > 0.005 && pErr < 0.05;
-    rows.push({ group, metric: 'error_rate', unit: '%', baseline: be * 100, current: ce * 100, changePercent: (ce - be) * 100, p: pErr, regression: errRegression, reason: errRegression ? `${(be * 100).toFixed(1)} % → ${(ce * 100).toFixed(1)} %` : '' });
-    const bo = b.tokens.output / Math.max(1, b.count);
-    const co = cur.tokens.output / Math.max(1, cur.count);
-    const tokChange = bo === 0 ? 0 : ((co - bo) / bo) * 100;
-    const tokRegression = tokChange > options.maxRegressionPercent;
-    rows.push({ group, metric: 'output_tokens_per_request', unit: 'tokens', baseline: bo, current: co, changePercent: tokChange, p: undefined, regression: tokRegression, reason: tokRegression ? `+${tokChange.toFixed(1)} %` : '' });
+    rows.push({ group, metric: 'error_rate', unit: '%', better: 'lower', baseline: be * 100, current: ce * 100, changePercent: (ce - be) * 100, p: pErr, regression: errRegression, reason: errRegression ? `${(be * 100).toFixed(1)} % → ${(ce * 100).toFixed(1)} %` : '' });
+    const bo = outputTokensPerRequest(b);
+    const co = outputTokensPerRequest(cur);
+    const tokChange = bo === undefined || co === undefined ? undefined : bo === 0 ? 0 : ((co - bo) / bo) * 100;
+    const tokRegression = tokChange !== undefined && tokChange > options.maxRegressionPercent;
+    const tokReason = tokRegression ? `${signed(tokChange)} %` : tokChange === undefined ? 'usage not reported, not compared' : '';
+    rows.push({ group, metric: 'output_tokens_per_request', unit: 'tokens', better: 'lower', baseline: bo, current: co, changePercent: tokChange, p: undefined, regression: tokRegression, reason: tokReason });
   }
   return rows;
 }
 
-const num = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+const num = (v: number | undefined): string => (v === undefined ? 'unknown' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+/** The change with its sign as the value moved, and whether that is better or worse for this metric. */
+function changeText(r: CheckRow): string {
+  if (r.changePercent === undefined) return 'unknown';
+  const text = `${signed(r.changePercent)} ${r.unit === '%' ? 'pt' : '%'}`;
+  if (text.startsWith('+0.0 ') || text.startsWith('-0.0 ')) return text.replace('-', '+');
+  return `${text} (${(r.changePercent > 0) === (r.better === 'lower') ? 'worse' : 'better'})`;
+}
+
+const verdict = (r: CheckRow): string => (r.regression ? `❌ ${r.reason}` : r.reason === '' ? '✅' : `⚠️ ${r.reason}`);
 
 /** The comparison as a Markdown table, fit for `$GITHUB_STEP_SUMMARY`. */
 export function checkMarkdown(rows: readonly CheckRow[]): string {
@@ -141,12 +167,12 @@ export function checkMarkdown(rows: readonly CheckRow[]): string {
     '',
     '| group | metric | baseline | current | change | p | verdict |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.group} | ${r.metric} | ${num(r.baseline)} | ${num(r.current)} | ${r.changePercent >= 0 ? '+' : ''}${r.changePercent.toFixed(1)} % | ${r.p === undefined ? '–' : r.p.toExponential(1)} | ${r.regression ? `❌ ${r.reason}` : '✅'} |`),
+    ...rows.map((r) => `| ${r.group} | ${r.metric} | ${num(r.baseline)} | ${num(r.current)} | ${changeText(r)} | ${r.p === undefined ? '–' : r.p.toExponential(1)} | ${verdict(r)} |`),
     '',
   ].join('\n');
 }
 
 /** github-action-benchmark's `customSmallerIsBetter` entries for the current run. */
 export function githubBenchmarkJson(rows: readonly CheckRow[]): { name: string; unit: string; value: number }[] {
-  return rows.filter((r) => r.unit === 'ms' || r.metric === 'error_rate').map((r) => ({ name: `${r.group} ${r.metric}`, unit: r.unit, value: r.current }));
+  return rows.flatMap((r) => ((r.unit === 'ms' || r.metric === 'error_rate') && r.current !== undefined ? [{ name: `${r.group} ${r.metric}`, unit: r.unit, value: r.current }] : []));
 }

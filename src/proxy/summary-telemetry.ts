@@ -72,8 +72,9 @@ class SummaryRequest implements RequestTelemetry {
     const now = performance.now();
     this.#recorder.record({
       route: this.#info.route ?? this.#info.path,
-      model: this.#op?.model ?? 'unknown',
+      model: this.#op?.model,
       transport: this.#transport,
+      requestKind: this.#op?.requestKind,
       error,
       ttfcMs: this.#firstWriteAt === undefined ? undefined : this.#firstWriteAt - start,
       durationMs: now - start,

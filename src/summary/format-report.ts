@@ -1,25 +1,33 @@
-import type { RunSummary, Stat } from './summary-recorder.js';
+import { NO_MODEL, type RunSummary, type Stat, type SummaryGroup } from './summary-recorder.js';
 
 /** Output formats of `modeltap report`. */
 export type ReportFormat = 'table' | 'json' | 'markdown';
 
 const ms = (s: Stat): string => (s.count === 0 ? '–' : `${s.p50.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)}`);
 
+/** Unreported usage reads `unknown`, never 0; a group where only some requests reported it says how many did not. */
+function tokens(g: SummaryGroup): string {
+  if (g.tokens === null) return 'unknown';
+  const sums = `${g.tokens.input}/${g.tokens.output}/${g.tokens.cached}`;
+  return g.usageUnreported === 0 ? sums : `${sums} (+${g.usageUnreported} unknown)`;
+}
+
 /** A summary as a readable table, Markdown, or JSON (without the raw samples, which stay in files). */
 export function formatReport(summary: RunSummary, format: ReportFormat): string {
   if (format === 'json') return `${JSON.stringify(summary, null, 2)}\n`;
-  const header = ['route', 'model', 'transport', 'requests', 'errors', 'TTFC ms p50/p90/p99/max', 'duration ms p50/p90/p99/max', 'out tok/s p50', 'overhead ms p50/p99', 'tokens in/out/cached'];
+  const header = ['route', 'model', 'transport', 'kind', 'requests', 'errors', 'TTFC ms p50/p90/p99/max', 'duration ms p50/p90/p99/max', 'out tok/s p50', 'overhead ms p50/p99', 'tokens in/out/cached'];
   const rows = summary.groups.map((g) => [
     g.route,
-    g.model,
+    g.model ?? NO_MODEL,
     g.transport,
+    g.requestKind ?? '–',
     String(g.count),
     Object.entries(g.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0',
     ms(g.ttfcMs),
     ms(g.durationMs),
     g.outputTokensPerSecond.count === 0 ? '–' : g.outputTokensPerSecond.p50.toFixed(0),
     g.overheadMs.count === 0 ? '–' : `${g.overheadMs.p50.toFixed(3)} / ${g.overheadMs.p99.toFixed(3)}`,
-    `${g.tokens.input}/${g.tokens.output}/${g.tokens.cached}`,
+    tokens(g),
   ]);
   if (format === 'markdown') {
     return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');

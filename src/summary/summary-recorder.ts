@@ -1,11 +1,16 @@
 /**
- * The run summary: per route × model × transport, counts, errors by kind, and exact latency
- * samples (a bounded uniform reservoir, so quantiles stay faithful), written by the proxy from its
- * own measurements and by `modeltap bench` from the client's side. `modeltap check` compares two.
+ * The run summary: per route × model × transport × request kind, counts, errors by kind, and exact
+ * latency samples (a bounded uniform reservoir, so quantiles stay faithful), written by the proxy
+ * from its own measurements and by `modeltap bench` from the client's side. `modeltap check`
+ * compares two.
  */
 
-/** Summary format version; `check` refuses others. */
-export const SUMMARY_VERSION = 1;
+/**
+ * Summary format version written. 2 split groups by request kind and made unreported usage
+ * unknown rather than 0; a version-1 reader would merge those groups and misread `tokens: null`,
+ * so an older modeltap refuses version 2, while this one still reads version 1 (parse-summary.ts).
+ */
+export const SUMMARY_VERSION = 2;
 /** Samples kept per metric and group. */
 export const MAX_SAMPLES = 5000;
 /**
@@ -25,11 +30,21 @@ export interface Stat {
   readonly samples: number[];
 }
 
-/** One route × model × transport. */
+/** Token sums of a group. */
+export interface TokenSums {
+  readonly input: number;
+  readonly output: number;
+  readonly cached: number;
+}
+
+/** One route × model × transport × request kind. */
 export interface SummaryGroup {
   readonly route: string;
-  readonly model: string;
+  /** The model the requests named; absent when they named none. */
+  readonly model?: string;
   readonly transport: string;
+  /** Codex's request kind (`turn`, `prewarm`, `compaction`, …); absent when the caller sent none. */
+  readonly requestKind?: string;
   readonly count: number;
   readonly errors: Record<string, number>;
   /** Time to the first chunk (caller's view for the proxy, client's view for bench), ms. */
@@ -38,7 +53,14 @@ export interface SummaryGroup {
   readonly outputTokensPerSecond: Stat;
   /** modeltap's own overhead before the first byte, ms (proxy summaries only). */
   readonly overheadMs: Stat;
-  readonly tokens: { readonly input: number; readonly output: number; readonly cached: number };
+  /** Sums over the requests whose usage the upstream reported; null when none of them did (unknown, not 0). */
+  readonly tokens: TokenSums | null;
+  /**
+   * Requests whose usage the upstream did not report (a Chat stream without
+   * `stream_options.include_usage`, a failed or cut-short request): not in `tokens`, so tokens per
+   * request are `tokens` over `count - usageUnreported`.
+   */
+  readonly usageUnreported: number;
 }
 
 /** A whole run. */
@@ -53,14 +75,18 @@ export interface RunSummary {
 /** One request as the recorder sees it. */
 export interface RequestRecord {
   readonly route: string;
-  readonly model: string;
+  /** Undefined when the request named no model. */
+  readonly model: string | undefined;
   readonly transport: string;
+  /** Codex's request kind; undefined (the default) for callers that send none. */
+  readonly requestKind?: string | undefined;
   /** Low-cardinality error kind, or undefined on success. */
   readonly error: string | undefined;
   readonly ttfcMs: number | undefined;
   readonly durationMs: number;
   readonly overheadMs: number | undefined;
-  readonly tokens: { readonly input: number; readonly output: number; readonly cached: number } | undefined;
+  /** Undefined when the upstream reported no usage: counted in `usageUnreported`, never as 0. */
+  readonly tokens: TokenSums | undefined;
 }
 
 class Reservoir {
@@ -87,18 +113,26 @@ class Reservoir {
 }
 
 interface GroupState {
+  readonly route: string;
+  readonly model: string | undefined;
+  readonly transport: string;
+  readonly requestKind: string | undefined;
   count: number;
   errors: Record<string, number>;
   ttfc: Reservoir;
   duration: Reservoir;
   tps: Reservoir;
   overhead: Reservoir;
-  tokens: { input: number; output: number; cached: number };
+  tokens: { input: number; output: number; cached: number } | null;
+  usageUnreported: number;
 }
+
+/** Request kinds come from the caller's metadata: odd ones are folded, like odd model names in metrics. */
+const KIND = /^[A-Za-z0-9_.:-]{1,48}$/;
 
 /** Accumulates requests into a {@link RunSummary}. */
 export class SummaryRecorder {
-  readonly #groups = new Map<string, GroupState & { route: string; model: string; transport: string }>();
+  readonly #groups = new Map<string, GroupState>();
   readonly #source: RunSummary['source'];
   readonly #startedAt = new Date().toISOString();
 
@@ -107,16 +141,18 @@ export class SummaryRecorder {
   }
 
   record(r: RequestRecord): void {
-    let model = r.model;
-    let key = `${r.route}\u0000${model}\u0000${r.transport}`;
+    let model = r.model === '' ? undefined : r.model;
+    let kind = r.requestKind === undefined || r.requestKind === '' ? undefined : KIND.test(r.requestKind) ? r.requestKind : '_OTHER';
+    let key = groupKey(r.route, model, r.transport, kind);
     let g = this.#groups.get(key);
     if (g === undefined && this.#groups.size >= MAX_GROUPS) {
       model = '_OTHER';
-      key = `${r.route}\u0000${model}\u0000${r.transport}`;
+      kind = kind === undefined ? undefined : '_OTHER';
+      key = groupKey(r.route, model, r.transport, kind);
       g = this.#groups.get(key);
     }
     if (g === undefined) {
-      g = { route: r.route, model, transport: r.transport, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: { input: 0, output: 0, cached: 0 } };
+      g = { route: r.route, model, transport: r.transport, requestKind: kind, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: null, usageUnreported: 0 };
       this.#groups.set(key, g);
     }
     g.count++;
@@ -124,13 +160,16 @@ export class SummaryRecorder {
     if (r.ttfcMs !== undefined) g.ttfc.add(r.ttfcMs);
     g.duration.add(r.durationMs);
     if (r.overheadMs !== undefined) g.overhead.add(r.overheadMs);
-    if (r.tokens !== undefined) {
-      g.tokens.input += r.tokens.input;
-      g.tokens.output += r.tokens.output;
-      g.tokens.cached += r.tokens.cached;
-      const generating = (r.durationMs - (r.ttfcMs ?? 0)) / 1000;
-      if (r.error === undefined && r.tokens.output > 0 && generating > 0) g.tps.add(r.tokens.output / generating);
+    if (r.tokens === undefined) {
+      g.usageUnreported++;
+      return;
     }
+    g.tokens ??= { input: 0, output: 0, cached: 0 };
+    g.tokens.input += r.tokens.input;
+    g.tokens.output += r.tokens.output;
+    g.tokens.cached += r.tokens.cached;
+    const generating = (r.durationMs - (r.ttfcMs ?? 0)) / 1000;
+    if (r.error === undefined && r.tokens.output > 0 && generating > 0) g.tps.add(r.tokens.output / generating);
   }
 
   summary(): RunSummary {
@@ -141,16 +180,36 @@ export class SummaryRecorder {
       endedAt: new Date().toISOString(),
       groups: [...this.#groups.values()].map((g) => ({
         route: g.route,
-        model: g.model,
+        ...(g.model === undefined ? {} : { model: g.model }),
         transport: g.transport,
+        ...(g.requestKind === undefined ? {} : { requestKind: g.requestKind }),
         count: g.count,
         errors: { ...g.errors },
         ttfcMs: g.ttfc.stat(),
         durationMs: g.duration.stat(),
         outputTokensPerSecond: g.tps.stat(),
         overheadMs: g.overhead.stat(),
-        tokens: { ...g.tokens },
+        tokens: g.tokens === null ? null : { ...g.tokens },
+        usageUnreported: g.usageUnreported,
       })),
     };
   }
+}
+
+// NUL cannot occur in a route, model name or kind, so distinct groups never share a key.
+const groupKey = (route: string, model: string | undefined, transport: string, kind: string | undefined): string =>
+  `${route}\u0000${model ?? ''}\u0000${transport}\u0000${kind ?? ''}`;
+
+/** How a group is named in `report` and `check`: route, model (`(none)` when absent), transport, and the request kind when there is one. */
+export function groupName(g: Pick<SummaryGroup, 'route' | 'model' | 'transport' | 'requestKind'>): string {
+  return `${g.route} ${g.model ?? NO_MODEL} ${g.transport}${g.requestKind === undefined ? '' : ` ${g.requestKind}`}`;
+}
+
+/** What `report` and `check` show for a group whose requests named no model. */
+export const NO_MODEL = '(none)';
+
+/** Output tokens per request over the requests that reported usage; undefined when none did. */
+export function outputTokensPerRequest(g: Pick<SummaryGroup, 'count' | 'tokens' | 'usageUnreported'>): number | undefined {
+  const measured = g.count - g.usageUnreported;
+  return g.tokens === null || measured <= 0 ? undefined : g.tokens.output / measured;
 }

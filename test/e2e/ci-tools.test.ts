@@ -78,7 +78,7 @@ describe('modeltap check', () => {
 
   it.each([
     ['not JSON', '{oops', /^modeltap: the baseline .* is not JSON\n$/],
-    ['another version', JSON.stringify({ version: 99, groups: [] }), /^modeltap: the baseline .* has summary version 99; this modeltap reads version 1\n$/],
+    ['another version', JSON.stringify({ version: 99, groups: [] }), /^modeltap: the baseline .* has summary version 99; this modeltap reads versions 1 and 2\n$/],
     ['no groups', JSON.stringify({ version: 1 }), /is not a modeltap run summary/],
   ])('a baseline that is %s exits 2 with a one-line reason', async (_what, text, message) => {
     const baseline = join(dir, 'bad.json');
@@ -94,7 +94,7 @@ describe('modeltap check', () => {
     const current = save('sse.json', await bench(sim.url, { count: 20 }));
     const { code, stderr } = await runCli(['check', '--baseline', baseline, '--current', current]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^modeltap: the baseline and the current run share no route\/model\/transport group/);
+    expect(stderr).toMatch(/^modeltap: the baseline and the current run share no route\/model\/transport\/kind group/);
   });
 });
 
@@ -122,9 +122,9 @@ describe('modeltap report', () => {
     expect(group('/v1/responses', 'websocket')).toMatchObject({ count: 1, tokens: { input: 10, output: 4, cached: 2 } });
     expect(group('/v1/responses', 'http_sse')?.overheadMs.count).toBe(3);
     const table = await runCli(['report', '--from', proxy.url]);
-    expect(table.stdout).toMatch(/\/v1\/responses\s+gpt-5\.1-codex\s+http_sse\s+3\s+0\s/);
+    expect(table.stdout).toMatch(/\/v1\/responses\s+gpt-5\.1-codex\s+http_sse\s+–\s+3\s+0\s/);
     const markdown = await runCli(['report', '--from', proxy.url, '--format', 'markdown']);
-    expect(markdown.stdout.split('\n')[0]).toMatch(/^\| route \| model \| transport \| requests/);
+    expect(markdown.stdout.split('\n')[0]).toMatch(/^\| route \| model \| transport \| kind \| requests/);
   });
 });
 

@@ -600,6 +600,10 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       m.usageTokens.add(usage.outputTokens, sets.with(byModel, 'gen_ai.token.type', 'output'));
       m.usageTokens.add(usage.cachedInputTokens, sets.with(byModel, 'gen_ai.token.type', 'cache_read'));
       m.usageTokens.add(usage.reasoningOutputTokens, sets.with(byModel, 'gen_ai.token.type', 'reasoning'));
+    } else {
+      // Unknown is not 0: no token attribute or sample, but counted so a dashboard can show what is unmeasured.
+      const byModel = sets.with(sets.empty, 'gen_ai.request.model', op.streamAttrs['gen_ai.request.model'] as string);
+      this.#s.m.usageUnreported.add(1, sets.with(sets.with(byModel, 'openai.api.type', op.info.apiType), 'modeltap.transport', transport));
     }
     const opModel = op.streamAttrs['gen_ai.request.model'] as string;
     const kind = bounded('request_kind', op.info.requestKind);
