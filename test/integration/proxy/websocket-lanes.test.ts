@@ -75,12 +75,12 @@ async function summary(proxy: ProxyServer): Promise<RunSummary> {
   return (await (await fetch(`${proxy.url}/modeltap/summary`)).json()) as RunSummary;
 }
 
-/** The sum of a histogram's values per attribute value of `key`, over points that match `where`. */
+/** The sum of a histogram's values per value of its attribute `key`. */
 async function histogramSums(kit: OtelKit, name: string, key: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const p of (await kit.metrics()).get(name)?.points ?? []) {
     const k = String(p.attributes[key]);
-    out[k] = (out[k] ?? 0) + (p.value as Histogram).sum;
+    out[k] = (out[k] ?? 0) + ((p.value as Histogram).sum ?? 0);
   }
   return out;
 }
