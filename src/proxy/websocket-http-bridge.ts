@@ -232,20 +232,24 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
   });
   // `ws` reports a bad or oversized frame here (and closes with 1002/1009); without a listener it would throw.
   caller.on('error', () => undefined);
+  /** The caller left, or modeltap shut down, before these turns' terminal events: `aborted`. */
+  const abortTurns = (): void => {
+    if (open.size === 0) return;
+    for (const tt of open) tt.end('aborted');
+    open.clear();
+    rt.onError('aborted');
+  };
   controller.signal.addEventListener('abort', () => {
+    abortTurns();
     toCaller.close();
     caller.close(1001, 'modeltap is shutting down');
   });
   caller.on('close', () => {
     lanes.clear();
+    abortTurns();
     controller.abort();
     toCaller.close();
     untrack();
-    // The caller left (or modeltap shut down) before these turns' terminal events.
-    const cutShort = open.size > 0;
-    for (const tt of open) tt.end('aborted');
-    open.clear();
-    if (cutShort) rt.onError('aborted');
     rt.end({ statusCode: 101 });
   });
 }

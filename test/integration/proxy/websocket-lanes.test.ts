@@ -306,6 +306,19 @@ describe('a turn cut short', () => {
     expect(spans.find((s) => s.kind === 1)?.attributes['error.type']).toBe('aborted');
   });
 
+  it('--ws-bridge: the caller closes mid-turn: aborted on the span, the summary and the SERVER span', async () => {
+    const upstream = await sim({ events: DELTAS, websocket: false });
+    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
+    // A gap between events keeps the turn in flight until the caller leaves.
+    const caller = await connect(proxy.url, { 'x-sim-gap-ms': '20' });
+    caller.ws.send(create('a long answer'));
+    await until(() => caller.frames.length >= 5, 'five frames');
+    caller.ws.close(1000);
+    const result = await outcome(kit, proxy);
+    expect({ turn: result.turn, errors: result.errors, server: result.server }).toEqual({ turn: 'aborted', errors: { aborted: 1 }, server: 'aborted' });
+    expect(result.duration['aborted']).toBe(1);
+  });
+
   it('a caller that closes after its turns completed: no error anywhere', async () => {
     const upstream = await sim({ events: 3 });
     const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
