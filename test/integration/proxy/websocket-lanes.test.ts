@@ -99,7 +99,7 @@ describe('the simulator: stream_id lanes as the API has them', () => {
   it('each event echoes its lane; the default lane has none; lanes interleave; a lane answers in order', async () => {
     const s = await sim({ events: 12 });
     // A gap between events keeps each response in flight long enough for the other lane's to start.
-    const caller = await connect(s.url, { 'x-sim-gap-ms': '10' });
+    const caller = await connect(s.url, { 'x-sim-gap-ms': '20' });
     caller.ws.send(create('on a', { stream_id: 'a' }));
     caller.ws.send(create('on b', { stream_id: 'b' }));
     caller.ws.send(create('again on a', { stream_id: 'a' }));
@@ -193,7 +193,7 @@ describe('turns on one socket, through modeltap', () => {
   it('--ws-bridge: lanes run concurrently, each event echoes its lane, each turn its own usage', async () => {
     const upstream = await sim({ events: 6, websocket: false });
     const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
-    const caller = await connect(proxy.url, { 'x-sim-gap-ms': '5' });
+    const caller = await connect(proxy.url, { 'x-sim-gap-ms': '20' });
     caller.ws.send(create('on lane a', { stream_id: 'a' }));
     caller.ws.send(create('on lane b, a longer input', { stream_id: 'b' }));
     caller.ws.send(create('on the default lane, the longest input of the three'));
