@@ -62,6 +62,7 @@ export interface TurnStart {
  * lane; `content`: keep the frame's content for telemetry (content capture is on).
  */
 export function turnStart(headers: IncomingHttpHeaders, data: Buffer, upstream: { address: string; port: number }, content: boolean): TurnStart | undefined {
+  // Cheap check first: most caller frames are requests, but only those start a turn.
   if (data.indexOf('response.') === -1) return undefined;
   const frame = parseObject(data);
   if (frame === undefined) return undefined;
