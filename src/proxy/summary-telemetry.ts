@@ -1,27 +1,39 @@
 import type { ResponseEvent } from '../client/events.js';
 import type { SummaryRecorder } from '../summary/summary-recorder.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../telemetry/proxy-telemetry.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../telemetry/proxy-telemetry.js';
 
 /**
  * Feeds the run summary from the proxy's own exact measurements (not from histogram buckets):
  * per model request, the caller's time to first chunk (arrival to first relayed byte), duration,
- * modeltap's overhead, errors and the upstream's usage.
+ * modeltap's overhead, errors and the upstream's usage. A WebSocket connection's turns are
+ * recorded one by one, each with its own measurements (several may be open at once).
  */
 export function summaryTelemetry(recorder: SummaryRecorder): ProxyTelemetry {
   return { startRequest: (info) => new SummaryRequest(recorder, info) };
+}
+
+/** What is measured of one model request (HTTP) or one WebSocket turn. */
+interface Measured {
+  op: OperationInfo | undefined;
+  transport: string;
+  firstWriteAt: number | undefined;
+  usage: { input: number; output: number; cached: number } | undefined;
+  error: string | undefined;
+}
+
+function usageOf(event: ResponseEvent): Measured['usage'] {
+  return event.type === 'completed' && event.tokenUsage
+    ? { input: event.tokenUsage.inputTokens, output: event.tokenUsage.outputTokens, cached: event.tokenUsage.cachedInputTokens }
+    : undefined;
 }
 
 class SummaryRequest implements RequestTelemetry {
   readonly hooks = {};
   readonly #recorder: SummaryRecorder;
   readonly #info: ServerRequestInfo;
-  #op: OperationInfo | undefined;
-  #transport = 'http';
-  #firstWriteAt: number | undefined;
+  readonly #m: Measured = { op: undefined, transport: 'http', firstWriteAt: undefined, usage: undefined, error: undefined };
   #overheadMs: number | undefined;
-  #usage: { input: number; output: number; cached: number } | undefined;
-  #error: string | undefined;
-  #turnStart = 0;
+  #turns = 0;
 
   constructor(recorder: SummaryRecorder, info: ServerRequestInfo) {
     this.#recorder = recorder;
@@ -29,57 +41,73 @@ class SummaryRequest implements RequestTelemetry {
   }
 
   startOperation(info: OperationInfo): void {
-    this.#op = info;
-    this.#transport = info.transport ?? (info.stream ? 'http_sse' : 'http_json');
+    this.#m.op = info;
+    this.#m.transport = info.transport ?? (info.stream ? 'http_sse' : 'http_json');
   }
   onHead(_status: number, transport: 'http_sse' | 'http_json' | 'websocket', overheadMs: number): void {
-    this.#transport = transport;
+    this.#m.transport = transport;
     this.#overheadMs = overheadMs;
   }
   onEvent(event: ResponseEvent): void {
-    if (event.type === 'completed' && event.tokenUsage) {
-      this.#usage = { input: event.tokenUsage.inputTokens, output: event.tokenUsage.outputTokens, cached: event.tokenUsage.cachedInputTokens };
-    }
+    this.#m.usage = usageOf(event) ?? this.#m.usage;
   }
   onWrite(): void {
-    this.#firstWriteAt ??= performance.now();
+    this.#m.firstWriteAt ??= performance.now();
   }
   onError(errorType: string): void {
-    this.#error ??= errorType;
+    this.#m.error ??= errorType;
   }
-  startTurn(info: OperationInfo): void {
-    this.endTurn();
-    this.startOperation({ ...info, transport: 'websocket' });
-    this.#turnStart = performance.now();
-    this.#firstWriteAt = undefined;
-    this.#usage = undefined;
-    this.#error = undefined;
-  }
-  endTurn(errorType?: string): void {
-    if (this.#op === undefined || this.#turnStart === 0) return;
-    this.#flush(this.#turnStart, errorType ?? this.#error);
-    this.#op = undefined;
+  startTurn(info: OperationInfo): TurnTelemetry {
+    this.#turns++;
+    return new SummaryTurn(this, { op: info, transport: 'websocket', firstWriteAt: undefined, usage: undefined, error: undefined });
   }
   onFallback(): void {}
   end(outcome: RequestOutcome): void {
-    if (this.#turnStart !== 0) return; // a WebSocket connection: its turns were recorded one by one
-    if (this.#op === undefined) return; // not a model request
-    const error = outcome.errorType ?? this.#error ?? (outcome.statusCode >= 400 ? String(outcome.statusCode) : undefined);
-    this.#flush(this.#info.arrival, error);
+    if (this.#turns !== 0) return; // a WebSocket connection: its turns were recorded one by one
+    if (this.#m.op === undefined) return; // not a model request
+    const error = outcome.errorType ?? this.#m.error ?? (outcome.statusCode >= 400 ? String(outcome.statusCode) : undefined);
+    this.flush(this.#m, this.#info.arrival, error);
   }
 
-  #flush(start: number, error: string | undefined): void {
+  /** @internal Records one request or turn that started at `start`. */
+  flush(m: Measured, start: number, error: string | undefined): void {
     const now = performance.now();
     this.#recorder.record({
       route: this.#info.route ?? this.#info.path,
-      model: this.#op?.model,
-      transport: this.#transport,
-      requestKind: this.#op?.requestKind,
+      model: m.op?.model,
+      transport: m.transport,
+      requestKind: m.op?.requestKind,
       error,
-      ttfcMs: this.#firstWriteAt === undefined ? undefined : this.#firstWriteAt - start,
+      ttfcMs: m.firstWriteAt === undefined ? undefined : m.firstWriteAt - start,
       durationMs: now - start,
       overheadMs: this.#overheadMs,
-      tokens: this.#usage,
+      tokens: m.usage,
     });
+  }
+}
+
+/** One WebSocket turn, recorded when it ends. */
+class SummaryTurn implements TurnTelemetry {
+  readonly #request: SummaryRequest;
+  readonly #m: Measured;
+  readonly #start = performance.now();
+  #ended = false;
+
+  constructor(request: SummaryRequest, m: Measured) {
+    this.#request = request;
+    this.#m = m;
+  }
+
+  onEvent(event: ResponseEvent): void {
+    this.#m.usage = usageOf(event) ?? this.#m.usage;
+  }
+  onChunk(): void {}
+  onWrite(): void {
+    this.#m.firstWriteAt ??= performance.now();
+  }
+  end(errorType?: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#request.flush(this.#m, this.#start, errorType);
   }
 }

@@ -12,7 +12,7 @@ import type { ModelClient } from '../client/model-client.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
 import { errorBody } from './proxy-error.js';
 import { callerSender, upstreamSender, WebSocketSink } from './websocket-sink.js';
-import { turnInfo, watchUpstreamFrame } from './websocket-turns.js';
+import { TurnTracker, turnStart, watchUpstreamFrame } from './websocket-turns.js';
 
 /** What the upgrade handler needs from the server. */
 export interface UpgradeContext {
@@ -233,30 +233,43 @@ export function createUpgradeHandler(ctx: UpgradeContext): (req: IncomingMessage
  * side is read only while the other's send queue is below the high-water mark
  * ({@link WebSocketSink}): a peer that stops reading makes modeltap stop reading too (its TCP
  * window then holds the sender back), instead of buffering without limit.
+ *
+ * Turns are followed by lane ({@link TurnTracker}). A turn still open when the connection ends was
+ * cut short: `aborted` when the caller left (closed or failed) or modeltap shut down (as an HTTP
+ * request cut short by either is), `websocket_closed` when the upstream closed (any code, 1000
+ * included: a turn without its terminal event did not complete) or failed.
  */
 function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, upstream: UpstreamWebSocket, rt: RequestTelemetry): void {
   const controller = new AbortController();
   const untrack = ctx.track(controller);
   const toUpstream = new WebSocketSink(upstreamSender(upstream));
   const toCaller = new WebSocketSink(callerSender(caller), (readAt) => rt.onWrite(readAt));
+  const turns = new TurnTracker();
   let ended = false;
-  const end = (errorType?: string): void => {
+  /** The connection is over; `cause` is what cut its open turns short, `errorType` the connection's own. */
+  const end = (cause: 'aborted' | 'websocket_closed', errorType?: string): void => {
     if (ended) return;
     ended = true;
     untrack();
-    rt.endTurn(errorType);
-    rt.end({ statusCode: 101, ...(errorType === undefined ? {} : { errorType }) });
+    const cutShort = turns.size > 0;
+    turns.endAll(cause);
+    // Like HTTP: a caller that left mid-answer makes the request `aborted` (its status stays 101).
+    if (cutShort && cause === 'aborted') rt.onError('aborted');
+    const type = errorType ?? (cutShort && cause === 'websocket_closed' ? cause : undefined);
+    rt.end({ statusCode: 101, ...(type === undefined ? {} : { errorType: type }) });
   };
   controller.signal.addEventListener('abort', () => {
+    // Shutdown (after the grace period): what is still open was cut short by modeltap, `aborted`.
+    end('aborted');
     toUpstream.close();
     caller.close(1001, 'modeltap is shutting down');
     upstream.close(1001, 'modeltap is shutting down');
   });
   caller.on('message', (data: RawData, isBinary: boolean) => {
     const buffer = data as Buffer;
-    if (!isBinary) {
-      const info = turnInfo(req.headers, buffer, ctx.upstream, rt.allEvents === true);
-      if (info !== undefined) rt.startTurn(info);
+    if (!isBinary && !ended) {
+      const start = turnStart(req.headers, buffer, ctx.upstream, rt.allEvents === true);
+      if (start !== undefined) turns.start(start.lane, rt.startTurn(start.info));
     }
     if (!toUpstream.write(buffer, isBinary)) toUpstream.hold(caller);
   });
@@ -264,16 +277,20 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     // The upstream's close handshake needs its close frame read: a held upstream reads on.
     toCaller.close();
     upstream.close(sendableCloseCode(code), reason.toString('utf8'));
-    end();
+    end('aborted');
   });
-  caller.on('error', () => upstream.terminate());
+  caller.on('error', () => {
+    upstream.terminate();
+    end('aborted');
+  });
   upstream.onFrame((frame: WsFrame) => {
     if (frame.kind === 'message') {
       // The caller is gone: what the upstream still sends until it sees the close is dropped (and
       // must not pause the upstream again, or its close frame would go unread).
       if (ended) return;
-      const room = toCaller.write(frame.data, frame.isBinary, performance.now());
-      if (!frame.isBinary) watchUpstreamFrame(frame.data, frame.type, rt);
+      const readAt = performance.now();
+      const room = toCaller.write(frame.data, frame.isBinary, readAt);
+      if (!frame.isBinary) watchUpstreamFrame(frame.data, frame.type, readAt, turns);
       if (!room) toCaller.hold(upstream);
       return;
     }
@@ -283,6 +300,6 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     const reason = frame.kind === 'close' ? frame.reason : 'upstream connection lost';
     toUpstream.close();
     caller.close(code, reason);
-    end(frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
+    end('websocket_closed', frame.kind === 'close' && (frame.code === 1000 || frame.code === 1001 || frame.code === 1005) ? undefined : 'websocket_closed');
   });
 }

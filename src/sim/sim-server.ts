@@ -35,8 +35,9 @@ export interface SimLogEntry {
   fault?: SimFault['kind'];
   /** `http`, or `websocket` for a request frame on a Responses WebSocket. */
   transport: 'http' | 'websocket';
-  /** WebSocket: which connection (0-based), the frame type, `previous_response_id` and `generate`. */
+  /** WebSocket: which connection (0-based), its lane (`stream_id`), the frame type, `previous_response_id` and `generate`. */
   connection?: number;
+  streamId?: string;
   frameType?: string;
   previousResponseId?: string;
   generate?: boolean;
@@ -246,24 +247,58 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ws, req, connections++));
   });
 
-  /** A Responses WebSocket: each `response.create` / `response.append` gets one streamed response. */
+  /**
+   * A Responses WebSocket: each `response.create` / `response.append` gets one streamed response.
+   * Lanes as the API has them: a frame's `stream_id` picks its lane (none: the default lane), each
+   * lane answers its requests in order, different lanes at the same time (their events interleave),
+   * and every event of a lane's response carries its `stream_id`.
+   */
   function serveWebSocket(ws: WebSocket, req: IncomingMessage, connection: number): void {
-    let chain = Promise.resolve();
+    const chains = new Map<string | undefined, Promise<void>>();
+    const busy = { lanes: 0 };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      chain = chain.then(() => answerFrame(ws, req, connection, data, isBinary)).catch(() => ws.terminate());
+      let frame: Record<string, unknown> | undefined;
+      try {
+        const parsed: unknown = JSON.parse(data.toString('utf8'));
+        frame = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+      } catch {
+        frame = undefined;
+      }
+      const lane = typeof frame?.['stream_id'] === 'string' ? frame['stream_id'] : undefined;
+      const before = chains.get(lane) ?? Promise.resolve();
+      const next = before.then(async () => {
+        busy.lanes++;
+        try {
+          await answerFrame(ws, req, connection, data, isBinary, frame, lane, busy);
+        } finally {
+          busy.lanes--;
+        }
+      });
+      const chained = next.catch(() => ws.terminate());
+      chains.set(lane, chained);
+      void chained.then(() => {
+        if (chains.get(lane) === chained) chains.delete(lane);
+      });
     });
   }
 
-  async function answerFrame(ws: WebSocket, req: IncomingMessage, connection: number, data: Buffer, isBinary: boolean): Promise<void> {
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      ws.send(JSON.stringify({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: 'invalid JSON frame', code: 'invalid_json' } }));
+  async function answerFrame(
+    ws: WebSocket,
+    req: IncomingMessage,
+    connection: number,
+    data: Buffer,
+    isBinary: boolean,
+    frame: Record<string, unknown> | undefined,
+    lane: string | undefined,
+    busy: { readonly lanes: number },
+  ): Promise<void> {
+    const send = (event: Record<string, unknown>): void => ws.send(eventJson(lane === undefined ? event : { ...event, stream_id: lane }));
+    if (frame === undefined) {
+      send({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: 'invalid JSON frame', code: 'invalid_json' } });
       return;
     }
     if (isBinary || (frame['type'] !== 'response.create' && frame['type'] !== 'response.append')) {
-      ws.send(JSON.stringify({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: `unsupported frame type ${String(frame['type'])}`, code: 'unknown_event' } }));
+      send({ type: 'error', status: 400, error: { type: 'invalid_request_error', message: `unsupported frame type ${String(frame['type'])}`, code: 'unknown_event' } });
       return;
     }
     const generate = frame['generate'] !== false;
@@ -278,6 +313,7 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
       framesSent: 0,
       transport: 'websocket',
       connection,
+      ...(lane === undefined ? {} : { streamId: lane }),
       frameType: String(frame['type']),
       ...(typeof frame['previous_response_id'] === 'string' ? { previousResponseId: frame['previous_response_id'] } : {}),
       generate,
@@ -296,7 +332,10 @@ export async function startSim(options: Partial<SimOptions> = {}, listen: { host
     for (let i = 0; i < out.length; i++) {
       if (ws.readyState !== ws.OPEN) return;
       if (gapMs > 0 && i > 4) await wait(gapMs);
-      ws.send(eventJson(out[i] as Record<string, unknown>));
+      // With other lanes answering too, a turn of the event loop between events lets theirs in.
+      else if (busy.lanes > 1) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (ws.readyState !== ws.OPEN) return;
+      send(out[i] as Record<string, unknown>);
       entry.framesSent++;
     }
     entry.endedAt = performance.now() - started;

@@ -1,7 +1,7 @@
 import type { ResponseEvent } from '../client/events.js';
 import { HOOK_NAMES } from '../client/hook-fanout.js';
 import type { TelemetryHooks } from './hooks.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry } from './proxy-telemetry.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, TurnTelemetry } from './proxy-telemetry.js';
 
 /** Several telemetry implementations as one: every call reaches each, hooks included. */
 export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemetry {
@@ -44,12 +44,8 @@ class ComposedRequest implements RequestTelemetry {
     for (const r of this.#parts) r.onError(errorType);
   }
 
-  startTurn(info: OperationInfo): void {
-    for (const r of this.#parts) r.startTurn(info);
-  }
-
-  endTurn(errorType?: string): void {
-    for (const r of this.#parts) r.endTurn(errorType);
+  startTurn(info: OperationInfo): TurnTelemetry {
+    return new ComposedTurn(this.#parts.map((r) => r.startTurn(info)));
   }
 
   onFallback(reason: string): void {
@@ -58,6 +54,31 @@ class ComposedRequest implements RequestTelemetry {
 
   end(outcome: RequestOutcome): void {
     for (const r of this.#parts) r.end(outcome);
+  }
+}
+
+/** One turn's telemetry, fanned out to each part's own turn. */
+class ComposedTurn implements TurnTelemetry {
+  readonly #parts: readonly TurnTelemetry[];
+
+  constructor(parts: readonly TurnTelemetry[]) {
+    this.#parts = parts;
+  }
+
+  onEvent(event: ResponseEvent): void {
+    for (const t of this.#parts) t.onEvent(event);
+  }
+
+  onChunk(readAt: number): void {
+    for (const t of this.#parts) t.onChunk(readAt);
+  }
+
+  onWrite(readAt: number): void {
+    for (const t of this.#parts) t.onWrite(readAt);
+  }
+
+  end(errorType?: string): void {
+    for (const t of this.#parts) t.end(errorType);
   }
 }
 

@@ -1,8 +1,8 @@
 import { hasHooks, HookFanout } from '../client/hook-fanout.js';
 import type { ResponseEvent } from '../client/events.js';
 import type { TelemetryHooks } from './hooks.js';
-import { noopRequestTelemetry } from './noop-telemetry.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from './proxy-telemetry.js';
+import { noopRequestTelemetry, noopTurnTelemetry } from './noop-telemetry.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from './proxy-telemetry.js';
 
 /** Where {@link TelemetryFaults} reports. Both optional: by default a fault is only swallowed. */
 export interface TelemetryFaultOptions {
@@ -166,19 +166,13 @@ class GuardedRequest implements RequestTelemetry {
     }
   }
 
-  startTurn(info: OperationInfo): void {
+  /** The turn's handle is guarded too; a turn whose telemetry fails to start records nothing. */
+  startTurn(info: OperationInfo): TurnTelemetry {
     try {
-      this.#inner.startTurn(info);
+      return new GuardedTurn(this.#inner.startTurn(info), this.#faults);
     } catch (error) {
       this.#faults.report('startTurn', error);
-    }
-  }
-
-  endTurn(errorType?: string): void {
-    try {
-      this.#inner.endTurn(errorType);
-    } catch (error) {
-      this.#faults.report('endTurn', error);
+      return noopTurnTelemetry;
     }
   }
 
@@ -195,6 +189,49 @@ class GuardedRequest implements RequestTelemetry {
       this.#inner.end(outcome);
     } catch (error) {
       this.#faults.report('end', error);
+    }
+  }
+}
+
+/** One turn's telemetry, guarded: its faults are reported as `turn.<method>`. */
+class GuardedTurn implements TurnTelemetry {
+  readonly #inner: TurnTelemetry;
+  readonly #faults: TelemetryFaults;
+
+  constructor(inner: TurnTelemetry, faults: TelemetryFaults) {
+    this.#inner = inner;
+    this.#faults = faults;
+  }
+
+  onEvent(event: ResponseEvent): void {
+    try {
+      this.#inner.onEvent(event);
+    } catch (error) {
+      this.#faults.report('turn.onEvent', error);
+    }
+  }
+
+  onChunk(readAt: number): void {
+    try {
+      this.#inner.onChunk(readAt);
+    } catch (error) {
+      this.#faults.report('turn.onChunk', error);
+    }
+  }
+
+  onWrite(readAt: number): void {
+    try {
+      this.#inner.onWrite(readAt);
+    } catch (error) {
+      this.#faults.report('turn.onWrite', error);
+    }
+  }
+
+  end(errorType?: string): void {
+    try {
+      this.#inner.end(errorType);
+    } catch (error) {
+      this.#faults.report('turn.end', error);
     }
   }
 }

@@ -1,4 +1,12 @@
-import type { ProxyTelemetry, RequestTelemetry } from './proxy-telemetry.js';
+import type { ProxyTelemetry, RequestTelemetry, TurnTelemetry } from './proxy-telemetry.js';
+
+/** A turn's telemetry that records nothing. */
+export const noopTurnTelemetry: TurnTelemetry = {
+  onEvent: () => undefined,
+  onChunk: () => undefined,
+  onWrite: () => undefined,
+  end: () => undefined,
+};
 
 /** A request's telemetry that records nothing: also what a request gets when `startRequest` throws. */
 export const noopRequestTelemetry: RequestTelemetry = {
@@ -8,8 +16,7 @@ export const noopRequestTelemetry: RequestTelemetry = {
   onEvent: () => undefined,
   onWrite: () => undefined,
   onError: () => undefined,
-  startTurn: () => undefined,
-  endTurn: () => undefined,
+  startTurn: () => noopTurnTelemetry,
   onFallback: () => undefined,
   end: () => undefined,
 };

@@ -73,14 +73,30 @@ export interface RequestTelemetry {
   onWrite(readAt: number): void;
   /** The operation failed with this low-cardinality error type. */
   onError(errorType: string): void;
-  /** WebSocket: a `response.create` / `response.append` starts a turn, its own GenAI operation. */
-  startTurn(info: OperationInfo): void;
-  /** WebSocket: the turn's response completed (no error type) or failed. */
-  endTurn(errorType?: string): void;
+  /**
+   * WebSocket: a `response.create` / `response.append` starts a turn, its own GenAI operation.
+   * Several turns of one connection may be open at once (lanes); each reports through its handle.
+   */
+  startTurn(info: OperationInfo): TurnTelemetry;
   /** A WebSocket caller was sent to HTTP (the upstream refused the upgrade). */
   onFallback(reason: string): void;
   /** The request is over: last byte written, error answered, or aborted. Ends every span. */
   end(outcome: RequestOutcome): void;
+}
+
+/**
+ * One WebSocket turn, from the caller's `response.create` / `response.append` to its terminal
+ * event (or the end of the connection). Called for the frames the relay attributed to this turn.
+ */
+export interface TurnTelemetry {
+  /** A parsed event of this turn (never `raw` ones). */
+  onEvent(event: ResponseEvent): void;
+  /** A text frame of this turn was read from the upstream at `readAt` (`performance.now()`). */
+  onChunk(readAt: number): void;
+  /** A frame of this turn was written to the caller; `readAt` is when it was read from the upstream. */
+  onWrite(readAt: number): void;
+  /** The turn is over: completed (no error type), failed, or cut short. Later calls do nothing. */
+  end(errorType?: string): void;
 }
 
 /** Creates per-request telemetry. */

@@ -13,7 +13,7 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { completedResponse, type CompletedEvent, type ResponseEvent, type TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo } from '../proxy-telemetry.js';
+import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../proxy-telemetry.js';
 import { AttributeSets } from './attribute-sets.js';
 import { chatCompletionOutput, chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
 import type { FastMetrics } from './fast-metrics.js';
@@ -231,12 +231,32 @@ const TRANSPORT_ATTRS: Readonly<Record<'http_sse' | 'http_json' | 'websocket', A
   websocket: { 'modeltap.transport': 'websocket' },
 };
 
+/**
+ * One GenAI operation and what is measured of it: an HTTP request's, or one WebSocket turn's (several
+ * turns of a connection may be open at once, so none of this lives on the request).
+ */
 interface Operation {
   readonly span: Span;
   readonly ctx: Context;
   readonly info: OperationInfo;
   /** Attributes of metrics recorded while streaming. */
   readonly streamAttrs: Attributes;
+  /** When the caller's view of it starts: the request's arrival, or the turn's frame read. */
+  readonly arrival: number;
+  /** The first upstream send (an HTTP attempt, or the turn's frame relayed). */
+  sendAt: number | undefined;
+  firstChunkAt: number | undefined;
+  /** WebSocket: the previous chunk of this turn, for the gap before the next. */
+  lastChunkAt: number | undefined;
+  firstWriteAt: number | undefined;
+  events: number;
+  usage: TokenUsage | null;
+  responseId: string | undefined;
+  /** The `completed` event (its raw frame or body is read again only to capture content). */
+  completed: CompletedEvent | undefined;
+  /** A streamed Chat answer, with content capture on. */
+  text: string;
+  ended: boolean;
 }
 
 class OtelRequest implements RequestTelemetry, TelemetryHooks {
@@ -247,22 +267,17 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   readonly #serverSpan: Span;
   readonly #serverCtx: Context;
   readonly #activeAttrs: Attributes;
+  /** The HTTP request's operation (WebSocket turns are in {@link OtelRequest.#turns}). */
   #op: Operation | undefined;
+  /** WebSocket turns not ended yet. */
+  readonly #turns = new Set<Operation>();
   #attemptSpan: Span | undefined;
   #attemptAttrs: Attributes | undefined;
   #retryReason: string | undefined;
   #retries = 0;
-  #firstSendAt: number | undefined;
-  #firstChunkAt: number | undefined;
   #firstWriteAt: number | undefined;
   #transport: 'http_sse' | 'http_json' | 'websocket' | undefined;
   #transportAttrs: Attributes | undefined;
-  #events = 0;
-  #usage: TokenUsage | null = null;
-  #responseId: string | undefined;
-  /** The `completed` event of the current operation (its raw frame or body is read again only to capture content). */
-  #completed: CompletedEvent | undefined;
-  #text = '';
   #errorType: string | undefined;
   #ended = false;
 
@@ -305,7 +320,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const attrs = kindSuccess(k.kind, k.success);
     this.#s.m.wsEvent.add(1, attrs);
     this.#s.m.wsEventDuration.record(ms / 1000, attrs);
-    if (poll.kind === 'message' && poll.message.type === 'text') this.#chunk(ms);
+    // Chunk timing is per turn, from the relay's attribution (TurnTelemetry.onChunk): a frame's poll knows no lane.
   }
 
   onWsFallback(reason: string): void {
@@ -313,6 +328,10 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   startOperation(info: OperationInfo): void {
+    this.#op = this.#newOperation(info, this.#info.arrival);
+  }
+
+  #newOperation(info: OperationInfo, arrival: number): Operation {
     const model = info.model ?? 'unknown';
     const body = info.body;
     const attrs: Attributes = {
@@ -338,11 +357,22 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       if (system) attrs['gen_ai.system_instructions'] = JSON.stringify(system);
     }
     const span = this.#s.tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes: attrs }, this.#serverCtx);
-    this.#op = {
+    return {
       span,
       ctx: trace.setSpan(this.#serverCtx, span),
       info,
       streamAttrs: this.#streamAttrs(modelLabel(model), info.serverAddress, info.serverPort, info.apiType, info.transport ?? (info.stream ? 'http_sse' : 'http_json')),
+      arrival,
+      sendAt: undefined,
+      firstChunkAt: undefined,
+      lastChunkAt: undefined,
+      firstWriteAt: undefined,
+      events: 0,
+      usage: null,
+      responseId: undefined,
+      completed: undefined,
+      text: '',
+      ended: false,
     };
   }
 
@@ -353,24 +383,61 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     return sets.with(sets.with(withServer, 'openai.api.type', apiType), 'modeltap.transport', transport);
   }
 
-  startTurn(info: OperationInfo): void {
-    if (this.#op !== undefined) this.endTurn('aborted');
-    this.#firstSendAt = performance.now();
-    this.#firstChunkAt = undefined;
-    this.#events = 0;
-    this.#usage = null;
-    this.#responseId = undefined;
-    this.#completed = undefined;
-    this.#text = '';
+  startTurn(info: OperationInfo): TurnTelemetry {
+    const now = performance.now();
     this.#transport = 'websocket';
     this.#transportAttrs = TRANSPORT_ATTRS.websocket;
-    this.startOperation({ ...info, transport: 'websocket' });
+    // The caller's frame is relayed as it is read: the turn's send is its arrival.
+    const op = this.#newOperation({ ...info, transport: 'websocket' }, now);
+    op.sendAt = now;
+    this.#turns.add(op);
+    return new OtelTurn(this, op);
   }
 
-  endTurn(errorType?: string): void {
-    const op = this.#op;
-    if (op === undefined) return;
-    this.#op = undefined;
+  /** @internal A parsed event of `op` (the HTTP operation or a turn). */
+  opEvent(op: Operation, event: ResponseEvent): void {
+    if (op.ended) return;
+    switch (event.type) {
+      case 'created':
+        if (this.#s.detail !== 'none') op.span.addEvent('response.created');
+        break;
+      case 'output_item_done':
+        if (this.#s.detail !== 'none') op.span.addEvent('response.output_item.done', { 'gen_ai.output.item.type': event.item.type });
+        break;
+      case 'output_text_delta':
+        if (this.#s.captureContent) op.text += event.delta;
+        break;
+      case 'completed':
+        op.usage = event.tokenUsage;
+        if (event.responseId !== '') op.responseId = event.responseId;
+        op.completed = event;
+        if (this.#s.detail !== 'none') op.span.addEvent('response.completed');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** @internal A text frame of a turn, read at `readAt`. */
+  turnChunk(op: Operation, readAt: number): void {
+    if (op.ended) return;
+    const gap = readAt - (op.lastChunkAt ?? readAt);
+    op.lastChunkAt = readAt;
+    this.#chunk(op, gap, readAt);
+  }
+
+  /** @internal A frame of a turn was written to the caller. */
+  turnWrite(op: Operation): void {
+    if (op.ended || op.firstWriteAt !== undefined) return;
+    const now = performance.now();
+    op.firstWriteAt = now;
+    this.#s.m.serverTimeToFirstToken.record((now - op.arrival) / 1000, op.streamAttrs);
+  }
+
+  /** @internal A turn is over. */
+  endTurn(op: Operation, errorType: string | undefined): void {
+    if (op.ended) return;
+    this.#turns.delete(op);
     this.#endOperation(op, performance.now(), errorType);
   }
 
@@ -389,33 +456,14 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   onEvent(event: ResponseEvent): void {
-    const op = this.#op;
-    if (op === undefined) return;
-    switch (event.type) {
-      case 'created':
-        if (this.#s.detail !== 'none') op.span.addEvent('response.created');
-        break;
-      case 'output_item_done':
-        if (this.#s.detail !== 'none') op.span.addEvent('response.output_item.done', { 'gen_ai.output.item.type': event.item.type });
-        break;
-      case 'output_text_delta':
-        if (this.#s.captureContent) this.#text += event.delta;
-        break;
-      case 'completed':
-        this.#usage = event.tokenUsage;
-        if (event.responseId !== '') this.#responseId = event.responseId;
-        this.#completed = event;
-        if (this.#s.detail !== 'none') op.span.addEvent('response.completed');
-        break;
-      default:
-        break;
-    }
+    if (this.#op !== undefined) this.opEvent(this.#op, event);
   }
 
   onWrite(readAt: number): void {
     const now = performance.now();
     if (this.#firstWriteAt === undefined) {
       this.#firstWriteAt = now;
+      // A WebSocket turn records its own first write (TurnTelemetry.onWrite).
       if (this.#op !== undefined) this.#s.m.serverTimeToFirstToken.record((now - this.#info.arrival) / 1000, this.#op.streamAttrs);
     }
     if (this.#transportAttrs !== undefined) this.#s.m.relayDelay.record((now - readAt) / 1000, this.#transportAttrs);
@@ -438,6 +486,9 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       this.#attemptSpan = undefined;
     }
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
+    // Turns the relay did not end (it ends each with its own cause): cut short with the connection.
+    for (const op of this.#turns) this.#endOperation(op, now, errorType ?? 'aborted');
+    this.#turns.clear();
     const sets = this.#s.sets;
     const info = this.#info;
     // The active-requests set (method, route) plus the scheme and the status.
@@ -457,7 +508,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
 
   onAttemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> {
     const now = performance.now();
-    this.#firstSendAt ??= now;
+    if (this.#op !== undefined) this.#op.sendAt ??= now;
     if (this.#retryReason !== undefined) {
       this.#s.m.upstreamRetries.add(1, { reason: this.#retryReason });
       this.#retries++;
@@ -520,9 +571,9 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     m.sseEvent.add(1, attrs);
     m.sseEventDuration.record(ms / 1000, attrs);
     const op = this.#op;
-    const now = performance.now();
-    if (poll.kind === 'event') this.#chunk(ms, now);
     if (op === undefined) return;
+    const now = performance.now();
+    if (poll.kind === 'event') this.#chunk(op, ms, now);
     const detail = this.#s.detail;
     if (detail === 'events') {
       op.span.addEvent('sse.poll', { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes: poll.kind === 'event' ? poll.bytes : 0, 'wait.s': ms / 1000 });
@@ -538,15 +589,13 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     }
   }
 
-  /** One streamed chunk (an SSE event or a WebSocket text frame) of the current operation. */
-  #chunk(ms: number, now = performance.now()): void {
-    this.#events++;
-    const op = this.#op;
-    if (op === undefined) return;
+  /** One streamed chunk (an SSE event or a WebSocket text frame) of `op`, `ms` after its previous one. */
+  #chunk(op: Operation, ms: number, now: number): void {
+    op.events++;
     const m = this.#s.m;
-    if (this.#firstChunkAt === undefined) {
-      this.#firstChunkAt = now;
-      const ttfc = (now - (this.#firstSendAt ?? now)) / 1000;
+    if (op.firstChunkAt === undefined) {
+      op.firstChunkAt = now;
+      const ttfc = (now - (op.sendAt ?? now)) / 1000;
       m.timeToFirstChunk.record(ttfc, op.streamAttrs);
       op.span.setAttribute('gen_ai.response.time_to_first_chunk', ttfc);
       if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk');
@@ -556,17 +605,18 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   /** What the model answered, for content capture: from the JSON body, the completed frame, or the streamed Chat text. */
-  #outputMessages(completed: CompletedEvent | undefined, apiType: 'responses' | 'chat_completions'): unknown[] | undefined {
+  #outputMessages(completed: CompletedEvent | undefined, apiType: 'responses' | 'chat_completions', text: string): unknown[] | undefined {
     if (completed?.body !== undefined) return apiType === 'responses' ? responsesOutput(completed.body) : chatCompletionOutput(completed.body);
     // The mapper parsed the completed frame already; a frame without a response object has no output.
     const response = completed?.raw === undefined || apiType !== 'responses' ? undefined : (completedResponse(completed) ?? {});
     if (response !== undefined) return responsesOutput(response);
-    return this.#text !== '' ? chatOutput(this.#text) : undefined;
+    return text !== '' ? chatOutput(text) : undefined;
   }
 
   #endOperation(op: Operation, now: number, errorType: string | undefined): void {
+    op.ended = true;
     const span = op.span;
-    const completed = this.#completed;
+    const completed = op.completed;
     const responseModel = completed?.model;
     const transport = this.#transport ?? (op.info.stream ? 'http_sse' : 'http_json');
     const sets = this.#s.sets;
@@ -574,18 +624,18 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const attrs = responseModel === undefined ? withTransport : sets.with(withTransport, 'gen_ai.response.model', modelLabel(responseModel));
     span.setAttribute('modeltap.transport', transport);
     span.setAttribute('modeltap.retries', this.#retries);
-    if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', this.#events);
-    else if (transport === 'websocket') span.setAttribute('modeltap.websocket.events', this.#events);
+    if (transport === 'http_sse') span.setAttribute('modeltap.sse.events', op.events);
+    else if (transport === 'websocket') span.setAttribute('modeltap.websocket.events', op.events);
     if (responseModel !== undefined) span.setAttribute('gen_ai.response.model', responseModel);
-    if (this.#responseId !== undefined) span.setAttribute('gen_ai.response.id', this.#responseId);
+    if (op.responseId !== undefined) span.setAttribute('gen_ai.response.id', op.responseId);
     // The mapper read these from the completed frame already: no second parse on the hot path.
     if (completed?.status !== undefined) span.setAttribute('gen_ai.response.finish_reasons', [completed.status === 'completed' ? 'stop' : completed.status]);
     if (completed?.serviceTier !== undefined) span.setAttribute('openai.response.service_tier', completed.serviceTier);
     if (this.#s.captureContent && errorType === undefined) {
-      const output = this.#outputMessages(completed, op.info.apiType);
+      const output = this.#outputMessages(completed, op.info.apiType, op.text);
       if (output !== undefined) span.setAttribute('gen_ai.output.messages', JSON.stringify(output));
     }
-    const usage = this.#usage;
+    const usage = op.usage;
     if (usage !== null) {
       span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
       span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
@@ -613,12 +663,39 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       sets.with(sets.with(sets.with(sets.with(sets.empty, 'gen_ai.request.model', opModel), 'modeltap.request_kind', kind), 'modeltap.client.originator', originator), 'modeltap.transport', transport),
     );
     const failed = errorType === undefined ? attrs : sets.with(attrs, 'error.type', errorType);
-    this.#s.m.operationDuration.record((now - (this.#firstSendAt ?? this.#info.arrival)) / 1000, failed);
-    this.#s.m.serverRequestDuration.record((now - this.#info.arrival) / 1000, failed);
+    this.#s.m.operationDuration.record((now - (op.sendAt ?? op.arrival)) / 1000, failed);
+    this.#s.m.serverRequestDuration.record((now - op.arrival) / 1000, failed);
     if (errorType !== undefined) {
       span.setAttribute('error.type', errorType);
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end(performance.timeOrigin + now);
+  }
+}
+
+/** A WebSocket turn's handle: its state is its own {@link Operation}, recorded by its request. */
+class OtelTurn implements TurnTelemetry {
+  readonly #request: OtelRequest;
+  readonly #op: Operation;
+
+  constructor(request: OtelRequest, op: Operation) {
+    this.#request = request;
+    this.#op = op;
+  }
+
+  onEvent(event: ResponseEvent): void {
+    this.#request.opEvent(this.#op, event);
+  }
+
+  onChunk(readAt: number): void {
+    this.#request.turnChunk(this.#op, readAt);
+  }
+
+  onWrite(): void {
+    this.#request.turnWrite(this.#op);
+  }
+
+  end(errorType?: string): void {
+    this.#request.endTurn(this.#op, errorType);
   }
 }

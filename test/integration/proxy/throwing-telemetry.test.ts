@@ -161,6 +161,7 @@ const CASES: readonly (readonly [string, (p: Proxies) => Promise<Received>])[] =
 /** Counts each throw it makes, by method. */
 class Thrower {
   readonly thrown = new Map<string, number>();
+  turns = 0;
   total = 0;
 
   fail(method: string, ErrorClass: new (message: string) => Error = TypeError): never {
@@ -188,8 +189,16 @@ class Thrower {
       onEvent: () => this.fail('onEvent'),
       onWrite: () => this.fail('onWrite'),
       onError: () => this.fail('onError'),
-      startTurn: () => this.fail('startTurn'),
-      endTurn: () => this.fail('endTurn'),
+      // Every other turn starts (its handle then throws at each call), so both are exercised.
+      startTurn: () => {
+        if (++this.turns % 2 === 1) this.fail('startTurn');
+        return {
+          onEvent: () => this.fail('turn.onEvent'),
+          onChunk: () => this.fail('turn.onChunk'),
+          onWrite: () => this.fail('turn.onWrite'),
+          end: () => this.fail('turn.end'),
+        };
+      },
       onFallback: () => this.fail('onFallback'),
       end: () => this.fail('end', RangeError),
     };
@@ -284,7 +293,7 @@ describe('telemetry that throws', () => {
     const byMethod = await counted();
     expect(uncaught).toEqual([]);
     expect(Object.fromEntries(byMethod)).toEqual(Object.fromEntries(thrower.thrown));
-    for (const method of ['startOperation', 'onHead', 'onEvent', 'onWrite', 'onError', 'startTurn', 'endTurn', 'onFallback', 'end', 'onAttemptStart', 'onRequest', 'onSsePoll', 'onWsRequest', 'onWsEvent']) {
+    for (const method of ['startOperation', 'onHead', 'onEvent', 'onWrite', 'onError', 'startTurn', 'turn.onEvent', 'turn.onChunk', 'turn.onWrite', 'turn.end', 'onFallback', 'end', 'onAttemptStart', 'onRequest', 'onSsePoll', 'onWsRequest', 'onWsEvent']) {
       expect(thrower.thrown.get(method), method).toBeGreaterThan(0);
     }
     const metric = (await kit.metrics()).get('modeltap.telemetry.errors');

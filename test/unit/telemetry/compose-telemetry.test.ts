@@ -13,8 +13,15 @@ function recording(name: string, calls: string[], hooks: TelemetryHooks, allEven
       onEvent: (event) => calls.push(`${name} onEvent ${event.type}`),
       onWrite: () => calls.push(`${name} onWrite`),
       onError: (type) => calls.push(`${name} onError ${type}`),
-      startTurn: () => calls.push(`${name} startTurn`),
-      endTurn: (type) => calls.push(`${name} endTurn ${type}`),
+      startTurn: () => {
+        calls.push(`${name} startTurn`);
+        return {
+          onEvent: (event) => calls.push(`${name} turn.onEvent ${event.type}`),
+          onChunk: (readAt) => calls.push(`${name} turn.onChunk ${readAt}`),
+          onWrite: (readAt) => calls.push(`${name} turn.onWrite ${readAt}`),
+          end: (type) => calls.push(`${name} turn.end ${type}`),
+        };
+      },
       onFallback: (reason) => calls.push(`${name} onFallback ${reason}`),
       end: (outcome) => calls.push(`${name} end ${outcome.statusCode}`),
     }),
@@ -38,12 +45,28 @@ describe('composeTelemetry', () => {
     rt.onEvent({ type: 'created' });
     rt.onWrite(0);
     rt.onError('aborted');
-    rt.startTurn(op);
-    rt.endTurn('x');
+    const turn = rt.startTurn(op);
+    turn.onEvent({ type: 'created' });
+    turn.onChunk(1);
+    turn.onWrite(2);
+    turn.end('x');
     rt.onFallback('426');
     rt.end({ statusCode: 200 });
     expect(calls).toEqual(
-      ['startOperation m', 'onHead 200 http_sse', 'onEvent created', 'onWrite', 'onError aborted', 'startTurn', 'endTurn x', 'onFallback 426', 'end 200'].flatMap((c) => [`a ${c}`, `b ${c}`]),
+      [
+        'startOperation m',
+        'onHead 200 http_sse',
+        'onEvent created',
+        'onWrite',
+        'onError aborted',
+        'startTurn',
+        'turn.onEvent created',
+        'turn.onChunk 1',
+        'turn.onWrite 2',
+        'turn.end x',
+        'onFallback 426',
+        'end 200',
+      ].flatMap((c) => [`a ${c}`, `b ${c}`]),
     );
   });
 

@@ -17,8 +17,15 @@ function recording(calls: unknown[][], hooks: TelemetryHooks = {}): ProxyTelemet
     onEvent: (...args) => void calls.push(['onEvent', ...args]),
     onWrite: (...args) => void calls.push(['onWrite', ...args]),
     onError: (...args) => void calls.push(['onError', ...args]),
-    startTurn: (...args) => void calls.push(['startTurn', ...args]),
-    endTurn: (...args) => void calls.push(['endTurn', ...args]),
+    startTurn: (...args) => {
+      calls.push(['startTurn', ...args]);
+      return {
+        onEvent: (...a) => void calls.push(['turn.onEvent', ...a]),
+        onChunk: (...a) => void calls.push(['turn.onChunk', ...a]),
+        onWrite: (...a) => void calls.push(['turn.onWrite', ...a]),
+        end: (...a) => void calls.push(['turn.end', ...a]),
+      };
+    },
     onFallback: (...args) => void calls.push(['onFallback', ...args]),
     end: (...args) => void calls.push(['end', ...args]),
   };
@@ -68,6 +75,34 @@ describe('guardTelemetry', () => {
     expect(rt.allEvents).toBe(false);
     rt.onWrite(1); // broken has no methods at all: a TypeError, caught
     expect(reported).toEqual([['startRequest', 'RangeError'], ['hooks', 'TypeError'], ['allEvents', 'SyntaxError'], ['onWrite', 'TypeError']]);
+  });
+});
+
+describe('guardTelemetry: WebSocket turns', () => {
+  it("a turn's handle passes its calls through, and is guarded: its faults are counted as turn.<method>", () => {
+    const calls: unknown[][] = [];
+    const op = { apiType: 'responses', requestKind: undefined, model: 'm', stream: true, conversationId: undefined, turnId: undefined, originator: undefined, serverAddress: '127.0.0.1', serverPort: 1, body: {} } as const;
+    const turn = guardTelemetry(recording(calls), new TelemetryFaults()).startRequest(info).startTurn(op);
+    turn.onChunk(3);
+    turn.end('aborted');
+    expect(calls.slice(1)).toEqual([['startTurn', op], ['turn.onChunk', 3], ['turn.end', 'aborted']]);
+
+    const reported: string[] = [];
+    const faults = new TelemetryFaults({ count: (method, type) => reported.push(`${method}/${type}`) });
+    const throwing = (): never => {
+      throw new TypeError('turn');
+    };
+    const broken: ProxyTelemetry = {
+      startRequest: () => ({ ...noopRequestTelemetry, startTurn: () => ({ onEvent: throwing, onChunk: throwing, onWrite: throwing, end: throwing }) }),
+    };
+    const guarded = guardTelemetry(broken, faults).startRequest(info).startTurn(op);
+    guarded.onEvent({ type: 'created' });
+    guarded.onChunk(1);
+    guarded.onWrite(1);
+    guarded.end();
+    const failing = guardTelemetry({ startRequest: () => ({ ...noopRequestTelemetry, startTurn: throwing }) }, faults).startRequest(info).startTurn(op);
+    expect(() => failing.end('aborted')).not.toThrow();
+    expect(reported).toEqual(['turn.onEvent/TypeError', 'turn.onChunk/TypeError', 'turn.onWrite/TypeError', 'turn.end/TypeError', 'startTurn/TypeError']);
   });
 });
 
