@@ -153,11 +153,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     }
     log(`modeltap metrics on ${metricsServer.url}/metrics`);
   }
-  if (pidFile !== undefined) writePidFile(pidFile);
-  if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
-  log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
   const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
@@ -180,6 +177,12 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  // Only now that the handlers are in place: a script that signals as soon as it sees the pid
+  // file or the listening line must reach onSignal, not the default action (death, no summary).
+  if (pidFile !== undefined) writePidFile(pidFile);
+  if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
+  log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
+  await stopped;
   // Last: a script that waits for the file to go away then finds the summary already written.
   if (pidFile !== undefined) removePidFile(pidFile);
 }

@@ -22,6 +22,19 @@ describe('modeltap serve --pid-file', () => {
     expect(summary.groups[0]?.count).toBe(1);
   });
 
+  it('a SIGINT or SIGTERM sent the moment the listening line appears is handled: exit 0, summary written, pid file gone (8 times)', async () => {
+    // A script may signal as soon as it sees the line or the file. The handlers used to be
+    // installed just after the line was written: the write woke the reader, whose signal often
+    // came first and killed the server (default action, no summary).
+    for (let i = 0; i < 8; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'modeltap-pid-'));
+      const proxy = await startCli(['serve', '--port', '0', '--upstream', 'sim', '--pid-file', join(dir, 'pid'), '--summary-file', join(dir, 'summary.json')]);
+      expect(await proxy.stop(i % 2 === 0 ? 'SIGINT' : 'SIGTERM')).toBe(0);
+      expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+      expect(existsSync(join(dir, 'pid'))).toBe(false);
+    }
+  });
+
   it('the environment variable MODELTAP_PID_FILE does the same', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'modeltap-pid-')), 'modeltap.pid');
     const proxy = await startCli(['serve', '--port', '0', '--upstream', 'sim'], { MODELTAP_PID_FILE: pidFile });
