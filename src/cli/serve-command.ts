@@ -4,7 +4,7 @@ import { createProxy } from './create-proxy.js';
 import { DEFAULT_BASE_URL } from '../client/provider.js';
 import { createUpstreamDispatcher, DEFAULT_UPSTREAM_CONNECTIONS } from '../client/http-transport.js';
 import { startSim, type Sim } from '../sim/sim-server.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
 import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
@@ -29,6 +29,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   // Accepted so that existing scripts keep working: modeltap no longer keeps a client per conversation.
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Deprecated, ignored: modeltap keeps no per-conversation client state.' },
   { name: 'summary-file', env: 'MODELTAP_SUMMARY_FILE', kind: 'string', value: 'PATH', help: 'Write the run summary (for modeltap report / check) here on exit; also at GET /modeltap/summary.' },
+  { name: 'pid-file', env: 'MODELTAP_PID_FILE', kind: 'string', value: 'PATH', help: "Write the server's process id here once it listens (replacing any old file); removed after the summary is written on exit." },
   { name: 'ws-bridge', env: 'MODELTAP_WS_BRIDGE', kind: 'boolean', help: 'Serve Responses WebSocket callers from an HTTP-only upstream (each response.create becomes a streamed POST).', defaultText: 'off' },
   { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
@@ -61,6 +62,31 @@ function upstreamUrl(value: string): string {
   return value;
 }
 
+/**
+ * Writes this process's pid to `path` through a rename, so a reader never sees a half-written file
+ * and a stale file from an earlier run is replaced whole.
+ */
+function writePidFile(path: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${process.pid}\n`);
+  renameSync(temporary, path);
+}
+
+/** Removes the pid file unless a later server has since put its own pid there. */
+function removePidFile(path: string): void {
+  try {
+    if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
+  } catch {
+    // Already gone: nothing to remove.
+  }
+}
+
+/** A port someone else holds: the message names the flag that moves modeltap off it. */
+function listenError(error: unknown, host: string, port: number, flag: string): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
+  return new Error(`${host}:${port} is already in use: stop whatever listens there, or choose another port with ${flag} (0 picks a free one)`);
+}
+
 /** Runs `modeltap serve` until SIGINT/SIGTERM. */
 export async function serveCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, log: (line: string) => void): Promise<void> {
   const values = parseFlags(argv, SERVE_FLAGS, env);
@@ -71,6 +97,9 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const metricsPort = values['metrics-port'] as number | undefined;
   const summary = new SummaryRecorder('proxy');
   const summaryFile = values['summary-file'] as string | undefined;
+  const pidFile = values['pid-file'] as string | undefined;
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  const port = (values['port'] as number | undefined) ?? 8787;
   let sim: Sim | undefined;
   let upstream: string;
   if (upstreamFlag === 'sim') {
@@ -92,8 +121,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       wsBridge: values['ws-bridge'] === true,
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
       ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
-      ...(values['host'] === undefined ? {} : { host: values['host'] as string }),
-      port: (values['port'] as number | undefined) ?? 8787,
+      host,
+      port,
       ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
       ...(auth ? { auth } : {}),
       ...(values['max-body-bytes'] === undefined ? {} : { maxBodyBytes: values['max-body-bytes'] as number }),
@@ -105,22 +134,27 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     await sim?.close();
     await runtime.shutdown();
     if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
+    throw listenError(error, host, port, '--port');
   }
   let metricsServer: MetricsServer | undefined;
   if (runtime.metricsHandler && metricsPort !== undefined) {
-    metricsServer = await startMetricsServer({
-      host: (values['host'] as string | undefined) ?? '127.0.0.1',
-      port: metricsPort,
-      handler: runtime.metricsHandler,
-      ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
-    });
+    try {
+      metricsServer = await startMetricsServer({
+        host,
+        port: metricsPort,
+        handler: runtime.metricsHandler,
+        ...(values['access-key'] === undefined ? {} : { accessKey: values['access-key'] as string }),
+      });
+    } catch (error) {
+      await proxy.shutdown(0);
+      await Promise.allSettled([sim?.close(), dispatcher.close()]);
+      await runtime.shutdown();
+      throw listenError(error, host, metricsPort, '--metrics-port');
+    }
     log(`modeltap metrics on ${metricsServer.url}/metrics`);
   }
-  if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
-  log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
   const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
@@ -143,4 +177,12 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  // Only now that the handlers are in place: a script that signals as soon as it sees the pid
+  // file or the listening line must reach onSignal, not the default action (death, no summary).
+  if (pidFile !== undefined) writePidFile(pidFile);
+  if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
+  log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
+  await stopped;
+  // Last: a script that waits for the file to go away then finds the summary already written.
+  if (pidFile !== undefined) removePidFile(pidFile);
 }

@@ -8,13 +8,15 @@ import { runCodex, startCli, type RunningCli } from './cli.js';
 const repo = new URL('../../', import.meta.url).pathname;
 const codexVersion = (JSON.parse(readFileSync(join(repo, 'node_modules/@openai/codex/package.json'), 'utf8')) as { version: string }).version;
 
-/** The README's Codex snippet, pointed at `baseUrl`, optionally with WebSockets on. */
+/** The README's Codex snippet pointed at `baseUrl`: as written, or with its WebSocket line taken out. */
 function readmeConfig(baseUrl: string, websockets: boolean): string {
   const readme = readFileSync(join(repo, 'README.md'), 'utf8');
   const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!toml) throw new Error('no toml snippet in the README');
   const config = toml.replace('http://127.0.0.1:8787/v1', baseUrl);
-  return `model = "gpt-5.1-codex"\n${config}${websockets ? 'supports_websockets = true\n' : ''}`;
+  if (websockets) return config;
+  if (!config.includes('supports_websockets = true\n')) throw new Error('the README snippet has no supports_websockets = true');
+  return config.replace('supports_websockets = true\n', '');
 }
 
 interface CodexRun {
@@ -39,11 +41,32 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function simLog(): Promise<{ method: string; path: string; headers: Record<string, string>; model?: string }[]> {
-  return (await (await fetch(`${sim.url}/__sim/log`)).json()) as { method: string; path: string; headers: Record<string, string> }[];
+interface SimEntry {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  model?: string;
+  transport?: string;
+  generate?: boolean;
+}
+
+async function simLog(): Promise<SimEntry[]> {
+  return (await (await fetch(`${sim.url}/__sim/log`)).json()) as SimEntry[];
 }
 
 describe('codex exec through modeltap', () => {
+  it("the README's config as written: its model, over the Responses WebSocket, with the sim's answer", async () => {
+    const before = (await simLog()).length;
+    const run = await codexExec(`${proxy.url}/v1`, true);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Hello from the modeltap simulator.');
+    const seen = (await simLog()).slice(before);
+    const turns = seen.filter((e) => e.transport === 'websocket' && e.generate !== false);
+    expect(turns.length).toBeGreaterThanOrEqual(1);
+    expect(turns[0]?.model).toBe('gpt-5.1-codex');
+    expect(seen.filter((e) => e.method === 'POST')).toEqual([]);
+  });
+
   it('completes with the same answer as against the sim directly, and its headers reach the upstream', async () => {
     const before = (await simLog()).length;
     const proxied = await codexExec(`${proxy.url}/v1`);
