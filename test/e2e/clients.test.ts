@@ -9,22 +9,48 @@ import { ChatOpenAI } from '@langchain/openai';
 import { Agent, OpenAIProvider, Runner } from '@openai/agents';
 import { generateText, streamText } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startCli, type RunningCli } from './cli.js';
 
 /** The sim's answer with its default 8 events, one token each. */
 const ANSWER = 'Hello from the modeltap simulator. All systems';
 
-let running: RunningCli[] = [];
+let running: { stop(): Promise<unknown> }[] = [];
 afterEach(async () => {
   for (const r of running.reverse()) await r.stop();
   running = [];
 });
 
+/** `modeltap serve --upstream sim`, exporting its spans as OTLP/JSON to `receiver`. */
+interface Served extends RunningCli {
+  readonly receiver: OtlpReceiver;
+}
+
 /** A fresh `modeltap serve --upstream sim` per test, so its telemetry holds that test's calls only. */
-async function serve(): Promise<RunningCli> {
-  const proxy = await startCli(['serve', '--port', '0', '--upstream', 'sim']);
+async function serve(): Promise<Served> {
+  const receiver = await startOtlpReceiver();
+  running.push({ stop: () => receiver.close() });
+  const proxy = await startCli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
   running.push(proxy);
-  return proxy;
+  return { ...proxy, receiver };
+}
+
+/** The `gen_ai.usage.*_tokens` of every exported `chat gpt-5.1` span. */
+function spanTokens(receiver: OtlpReceiver): Tokens[] {
+  type Attribute = { key: string; value: { intValue?: number | string } };
+  type Export = { resourceSpans?: { scopeSpans?: { spans?: { name: string; attributes?: Attribute[] }[] }[] }[] };
+  const out: Tokens[] = [];
+  for (const e of receiver.exports.filter((x) => x.path === '/v1/traces')) {
+    for (const rs of (JSON.parse(e.body.toString()) as Export).resourceSpans ?? []) {
+      for (const span of (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? [])) {
+        if (span.name !== 'chat gpt-5.1') continue;
+        // OTLP/JSON may write an int64 as a string.
+        const attr = (key: string): number => Number(span.attributes?.find((a) => a.key === key)?.value.intValue ?? Number.NaN);
+        out.push({ input: attr('gen_ai.usage.input_tokens'), output: attr('gen_ai.usage.output_tokens') });
+      }
+    }
+  }
+  return out;
 }
 
 /** What the embedded simulator served, from the URL the listening line names. */
@@ -69,9 +95,10 @@ function metricSum(text: string, type: 'input' | 'output'): number {
 
 /**
  * Asserts modeltap's telemetry shows `calls` calls on `route` over `transport`, with exactly the
- * tokens the client reported, in the run summary and on /metrics.
+ * tokens the client reported, in the run summary, on /metrics and on the spans; stops `proxy`
+ * (SIGTERM flushes the spans), so the client must have closed its connections.
  */
-async function expectTelemetry(proxy: RunningCli, route: string, transport: string, calls: number, reported: Tokens): Promise<void> {
+async function expectTelemetry(proxy: Served, route: string, transport: string, calls: number, reported: Tokens): Promise<void> {
   const groups = await until('the summary to record the calls', async () => {
     const summary = (await (await fetch(`${proxy.url}/modeltap/summary`)).json()) as { groups: Group[] };
     return summary.groups.reduce((n, g) => n + g.count, 0) >= calls ? summary.groups : undefined;
@@ -81,12 +108,16 @@ async function expectTelemetry(proxy: RunningCli, route: string, transport: stri
   expect(groups[0]?.tokens).toMatchObject(reported);
   const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
   expect({ input: metricSum(metrics, 'input'), output: metricSum(metrics, 'output') }).toEqual(reported);
+  expect(await proxy.stop()).toBe(0);
+  const spans = spanTokens(proxy.receiver);
+  expect(spans).toHaveLength(calls);
+  expect({ input: spans.reduce((n, t) => n + t.input, 0), output: spans.reduce((n, t) => n + t.output, 0) }).toEqual(reported);
 }
 
 describe('@openai/agents through modeltap', () => {
   const agent = new Agent({ name: 'e2e', instructions: 'Be brief.', model: 'gpt-5.1' });
-  function runner(proxy: RunningCli, useResponsesWebSocket: boolean): { runner: Runner; provider: OpenAIProvider } {
-    const provider = new OpenAIProvider({ apiKey: 'sk-agents-e2e', baseURL: `${proxy.url}/v1`, useResponses: true, useResponsesWebSocket });
+  function runner(proxy: Served, useResponsesWebSocket: boolean, useResponses = true): { runner: Runner; provider: OpenAIProvider } {
+    const provider = new OpenAIProvider({ apiKey: 'sk-agents-e2e', baseURL: `${proxy.url}/v1`, useResponses, useResponsesWebSocket });
     // Tracing off: the SDK would otherwise export its traces to OpenAI's servers.
     return { runner: new Runner({ modelProvider: provider, tracingDisabled: true }), provider };
   }
@@ -113,9 +144,24 @@ describe('@openai/agents through modeltap', () => {
     await expectTelemetry(proxy, '/v1/responses', 'http_sse', 1, { input: usage.inputTokens, output: usage.outputTokens });
   });
 
+  it.each([false, true])('Chat Completions (useResponses: false), streamed: %s', async (stream) => {
+    const proxy = await serve();
+    const chatRunner = runner(proxy, false, false).runner;
+    const result = stream ? await chatRunner.run(agent, 'hi', { stream: true }) : await chatRunner.run(agent, 'hi');
+    if ('completed' in result) {
+      for await (const _ of result) void _;
+      await result.completed;
+    }
+    expect(result.finalOutput).toBe(ANSWER);
+    const usage = result.runContext.usage;
+    expect(usage.outputTokens).toBe(8);
+    await expectTelemetry(proxy, '/v1/chat/completions', stream ? 'http_sse' : 'http_json', 1, { input: usage.inputTokens, output: usage.outputTokens });
+  });
+
   it('Responses over its WebSocket transport (useResponsesWebSocket): one run, then two at once, on one socket', async () => {
     const proxy = await serve();
     const { runner: wsRunner, provider } = runner(proxy, true);
+    let results;
     try {
       const first = await wsRunner.run(agent, 'hi');
       // The SDK queues concurrent runs on its one socket (no lanes), so each turn follows the last.
@@ -128,19 +174,19 @@ describe('@openai/agents through modeltap', () => {
           return streamed;
         })(),
       ]);
-      const results = [first, second, third];
-      expect(results.map((r) => r.finalOutput)).toEqual([ANSWER, ANSWER, ANSWER]);
-      const input = results.reduce((n, r) => n + r.runContext.usage.inputTokens, 0);
-      const output = results.reduce((n, r) => n + r.runContext.usage.outputTokens, 0);
-      expect(output).toBe(24);
-      const ws = (await simLog(proxy)).filter((e) => e.transport === 'websocket');
-      expect(ws.map((e) => e.frameType)).toEqual(['response.create', 'response.create', 'response.create']);
-      expect(new Set(ws.map((e) => e.connection))).toEqual(new Set([0]));
-      expect((await simLog(proxy)).filter((e) => e.method === 'POST')).toEqual([]);
-      await expectTelemetry(proxy, '/v1/responses', 'websocket', 3, { input, output });
+      results = [first, second, third];
     } finally {
       await provider.close();
     }
+    expect(results.map((r) => r.finalOutput)).toEqual([ANSWER, ANSWER, ANSWER]);
+    const input = results.reduce((n, r) => n + r.runContext.usage.inputTokens, 0);
+    const output = results.reduce((n, r) => n + r.runContext.usage.outputTokens, 0);
+    expect(output).toBe(24);
+    const ws = (await simLog(proxy)).filter((e) => e.transport === 'websocket');
+    expect(ws.map((e) => e.frameType)).toEqual(['response.create', 'response.create', 'response.create']);
+    expect(new Set(ws.map((e) => e.connection))).toEqual(new Set([0]));
+    expect((await simLog(proxy)).filter((e) => e.method === 'POST')).toEqual([]);
+    await expectTelemetry(proxy, '/v1/responses', 'websocket', 3, { input, output });
   });
 });
 
@@ -151,7 +197,7 @@ describe('the Vercel AI SDK (ai + @ai-sdk/openai) through modeltap', () => {
   ] as const;
 
   describe.each(cases)('$name', ({ kind, route }) => {
-    function model(proxy: RunningCli) {
+    function model(proxy: Served) {
       const openai = createOpenAI({ apiKey: 'sk-ai-sdk-e2e', baseURL: `${proxy.url}/v1` });
       return kind === 'responses' ? openai.responses('gpt-5.1') : openai.chat('gpt-5.1');
     }
@@ -184,7 +230,7 @@ describe('@langchain/openai ChatOpenAI through modeltap', () => {
   ] as const;
 
   describe.each(cases)('$name', ({ useResponsesApi, route }) => {
-    function chat(proxy: RunningCli): ChatOpenAI {
+    function chat(proxy: Served): ChatOpenAI {
       return new ChatOpenAI({ model: 'gpt-5.1', apiKey: 'sk-langchain-e2e', configuration: { baseURL: `${proxy.url}/v1` }, useResponsesApi, maxRetries: 0 });
     }
 
