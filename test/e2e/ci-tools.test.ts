@@ -9,18 +9,11 @@ import { runBench } from '../../src/ci/run-bench.js';
 import { compareSummaries } from '../../src/ci/compare-summaries.js';
 import type { RunSummary } from '../../src/summary/summary-recorder.js';
 import { progressPrinter } from '../../src/cli/bench-command.js';
-import { CLI, runCli, startCli, type RunningCli } from './cli.js';
+import { CLI, runCli, type RunningCli, stoppedBy } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'modeltap-ci-'));
-const running: RunningCli[] = [];
-afterAll(async () => {
-  for (const r of running.reverse()) await r.stop();
-});
-async function cli(args: string[]): Promise<RunningCli> {
-  const proc = await startCli(args);
-  running.push(proc);
-  return proc;
-}
+const started = stoppedBy(afterAll);
+const cli = started.cli;
 
 let sim: RunningCli;
 let slowSim: RunningCli;

@@ -96,3 +96,31 @@ export function runCodex(configToml: string, env: Record<string, string> = {}): 
     });
   });
 }
+
+/** What a test file started, stopped newest first by the vitest hook it was made with. */
+export interface Started {
+  /** Starts `modeltap <args>` (as {@link startCli}) and stops it with the rest. */
+  cli(args: readonly string[], env?: Record<string, string>): Promise<RunningCli>;
+  /** Stops something else with the rest (a receiver, a Prometheus). */
+  add(stop: () => Promise<unknown>): void;
+}
+
+/** Everything started through the result is stopped by `hook` (`afterEach` or `afterAll`), newest first. */
+export function stoppedBy(hook: (fn: () => Promise<void>) => void): Started {
+  let stops: (() => Promise<unknown>)[] = [];
+  hook(async () => {
+    const now = stops.reverse();
+    stops = [];
+    for (const stop of now) await stop();
+  });
+  return {
+    cli: async (args, env = {}) => {
+      const proc = await startCli(args, env);
+      stops.push(() => proc.stop());
+      return proc;
+    },
+    add: (stop) => {
+      stops.push(stop);
+    },
+  };
+}

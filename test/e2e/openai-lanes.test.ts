@@ -9,18 +9,10 @@ import { ResponsesWebSocketSession } from 'openai/lib/responses/responses-websoc
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/summary/summary-recorder.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
-import { startCli, type RunningCli } from './cli.js';
+import { type RunningCli, stoppedBy } from './cli.js';
 
-let running: { stop(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const r of running.reverse()) await r.stop();
-  running = [];
-});
-async function cli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
-  const proc = await startCli(args, env);
-  running.push(proc);
-  return proc;
-}
+const started = stoppedBy(afterEach);
+const cli = started.cli;
 
 /**
  * On one socket: a first response on the default lane, then lanes `a` and `b` at once, `a` with
@@ -29,7 +21,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Ru
 async function lanes(baseURL: string): Promise<Response[]> {
   const client = new OpenAI({ apiKey: 'sk-lanes', baseURL, maxRetries: 0 });
   const rws = new ResponsesWS(client);
-  running.push({ stop: async () => rws.close() });
+  started.add(async () => rws.close());
   await new Promise<void>((resolve, reject) => {
     rws.socket.on('open', () => resolve());
     rws.socket.on('error', reject);
@@ -87,7 +79,7 @@ describe('openai 7 ResponsesWebSocketSession lanes', () => {
 
   it('through modeltap serve: every lane resolves; spans and summary count the usage the SDK got', async () => {
     const receiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const sim = await cli(['sim', '--port', '0', '--events', '4']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,

@@ -11,19 +11,10 @@ import { METRICS, type MetricSpec } from '../../src/telemetry/otel/instruments.j
 import { prometheusName } from '../../src/telemetry/otel/prometheus-handler.js';
 import { freePort, startPrometheus } from '../helpers/prometheus.js';
 import { protobufStrings, startOtlpGrpcReceiver, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
-import { startCli, type RunningCli } from './cli.js';
+import { type RunningCli, stoppedBy } from './cli.js';
 
-let running: { stop(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  for (const r of running.reverse()) await r.stop();
-  running = [];
-});
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
-  const proc = await startCli(args, env);
-  running.push(proc);
-  return proc;
-}
+const started = stoppedBy(afterEach);
+const cli = started.cli;
 
 const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
@@ -73,7 +64,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 describe('OTLP/HTTP export from the built CLI', () => {
   it.each(['http/protobuf', 'http/json'])('delivers spans and metrics over %s', async (protocol) => {
     const receiver: OtlpReceiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const sim = await cli(['sim', '--port', '0']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -110,7 +101,7 @@ describe('OTLP/HTTP export from the built CLI', () => {
 
   it('flushes spans and metrics on SIGTERM, long before the export interval', async () => {
     const receiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
     expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
     expect(await proxy.stop()).toBe(0);
@@ -119,7 +110,7 @@ describe('OTLP/HTTP export from the built CLI', () => {
 
   it('OTEL_SDK_DISABLED=true turns everything off, /metrics included', async () => {
     const receiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: '200' });
     expect(await call(proxy.url, '/v1/responses', post({ model: 'm', input: 'hi', stream: true }))).toBe(200);
     expect((await fetch(`${proxy.url}/metrics`)).status).toBe(404);
@@ -141,7 +132,7 @@ function protobufExports(receiver: OtlpReceiver, path: string): Set<string> {
 describe('OTLP/gRPC export from the built CLI', () => {
   it('OTEL_EXPORTER_OTLP_PROTOCOL=grpc delivers spans and metrics to a gRPC receiver', async () => {
     const receiver = await startOtlpGrpcReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const sim = await cli(['sim', '--port', '0']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -170,7 +161,8 @@ describe('OTLP/gRPC export from the built CLI', () => {
   it('per-signal protocols and endpoints: traces over gRPC, metrics over OTLP/HTTP', async () => {
     const grpc = await startOtlpGrpcReceiver();
     const http = await startOtlpReceiver();
-    running.push({ stop: () => grpc.close() }, { stop: () => http.close() });
+    started.add(() => grpc.close());
+    started.add(() => http.close());
     const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], {
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: grpc.url,
@@ -239,7 +231,7 @@ describe('the standard OTEL_* variables, read by the SDK', () => {
 
   it('OTEL_BSP_MAX_QUEUE_SIZE: spans beyond a full queue are dropped, and counted as queue_full', async () => {
     const receiver = await startOtlpReceiver({ hang: true });
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const proxy = await cli(['serve', '--port', '0', '--upstream', 'sim'], {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
       OTEL_BSP_MAX_QUEUE_SIZE: '4',
@@ -256,7 +248,7 @@ describe('the standard OTEL_* variables, read by the SDK', () => {
 
   it('OTEL_CONFIG_FILE: a declarative configuration file sets up the resource and the exporters', async () => {
     const receiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const file = join(mkdtempSync(join(tmpdir(), 'modeltap-otel-')), 'otel.yaml');
     writeFileSync(
       file,
@@ -306,7 +298,7 @@ describe('a real Prometheus scraping /metrics', () => {
     const sim = await cli(['sim', '--port', '0']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--auth-command', 'echo sk-held-by-modeltap', '--request-max-retries', '1']);
     const prometheus = await startPrometheus(new URL(proxy.url).host);
-    running.push(prometheus);
+    started.add(() => prometheus.stop());
     await mixedTraffic(proxy.url);
     // Drops happen only when a collector fails (tested below), telemetry errors only when telemetry
     // throws (test/integration/proxy/throwing-telemetry.test.ts). Everything else must be there.
@@ -331,7 +323,7 @@ describe('secrets and content', () => {
 
   async function exportedText(capture: boolean): Promise<{ all: string; prompt: boolean }> {
     const receiver = await startOtlpReceiver();
-    running.push({ stop: () => receiver.close() });
+    started.add(() => receiver.close());
     const sim = await cli(['sim', '--port', '0']);
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`], {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -377,7 +369,7 @@ describe('a collector that is down or hangs', () => {
       endpoint = `http://127.0.0.1:${await freePort()}`;
     } else {
       const receiver = await startOtlpReceiver(kind === 'hanging server' ? { hang: true } : { status: 500 });
-      running.push({ stop: () => receiver.close() });
+      started.add(() => receiver.close());
       endpoint = receiver.url;
     }
     const sim = await cli(['sim', '--port', '0']);

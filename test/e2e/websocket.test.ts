@@ -1,19 +1,11 @@
 // The Responses WebSocket end to end: real clients (the Codex CLI, the WebSocket client of the
 // openai SDK 7 and 6.49) through the built `modeltap serve` to the built `modeltap sim`.
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCodex, startCli, type RunningCli } from './cli.js';
+import { runCodex, type RunningCli, stoppedBy } from './cli.js';
 import { SDKS, type Sdk } from './openai-sdks.js';
 
-let running: RunningCli[] = [];
-afterEach(async () => {
-  for (const r of running.reverse()) await r.stop();
-  running = [];
-});
-async function cli(args: string[]): Promise<RunningCli> {
-  const proc = await startCli(args);
-  running.push(proc);
-  return proc;
-}
+const started = stoppedBy(afterEach);
+const cli = started.cli;
 
 interface SimEntry {
   method: string;

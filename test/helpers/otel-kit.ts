@@ -1,5 +1,7 @@
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
+import { createProxy } from '../../src/cli/create-proxy.js';
+import type { ProxyServer } from '../../src/proxy/server.js';
 import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
 
@@ -72,4 +74,20 @@ export async function waitForServerSpans(kit: OtelKit, count: number): Promise<R
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`fewer than ${count} server spans ended`);
+}
+
+/**
+ * A proxy in front of `upstream` (with `extra` options) whose telemetry is a fresh kit; `onCleanup`
+ * is given how to stop both (the kit after the proxy, when called newest first).
+ */
+export async function proxyWithKit(
+  upstream: string,
+  onCleanup: (stop: () => Promise<unknown>) => void,
+  extra: Partial<Parameters<typeof createProxy>[0]> = {},
+): Promise<{ proxy: ProxyServer; kit: OtelKit }> {
+  const kit = otelKit();
+  onCleanup(() => kit.runtime.shutdown());
+  const proxy = await createProxy({ upstream, port: 0, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  onCleanup(() => proxy.shutdown(0));
+  return { proxy, kit };
 }

@@ -12,7 +12,7 @@ import { createProxy } from '../../../src/cli/create-proxy.js';
 import { BRIDGE_MAX_PENDING_TURNS } from '../../../src/proxy/websocket-http-bridge.js';
 import { completed, frame, sse, startFakeUpstream, type Handler } from '../../helpers/fake-upstream.js';
 import { simpleTurns, startFakeWsUpstream } from '../../helpers/fake-ws-upstream.js';
-import { otelKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
+import { proxyWithKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
 
 let cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -61,13 +61,7 @@ async function hangingUpstream(): Promise<{ url: string; next: () => Promise<{ c
   };
 }
 
-async function proxyWithKit(upstream: string, extra: Partial<Parameters<typeof createProxy>[0]> = {}): Promise<{ proxy: ProxyServer; kit: OtelKit }> {
-  const kit = otelKit();
-  cleanup.push(() => kit.runtime.shutdown());
-  const proxy = await createProxy({ upstream, port: 0, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
-  cleanup.push(() => proxy.shutdown(0));
-  return { proxy, kit };
-}
+const withKit = (upstream: string, extra: Parameters<typeof proxyWithKit>[2] = {}): ReturnType<typeof proxyWithKit> => proxyWithKit(upstream, (stop) => cleanup.push(stop), extra);
 
 /** A raw caller that sends a WebSocket upgrade for `/v1/responses` (or the request given). */
 async function rawCaller(proxy: ProxyServer, request?: string): Promise<Socket> {
@@ -100,7 +94,7 @@ describe('a caller that leaves during the upstream handshake', () => {
   for (const how of ['reset', 'close'] as const) {
     it(`${how}: modeltap stays up, closes the upstream socket within 1 s, the SERVER span ends aborted`, async () => {
       const upstream = await hangingUpstream();
-      const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+      const { proxy, kit } = await withKit(`${upstream.url}/v1`);
       const handshake = upstream.next();
       const caller = await rawCaller(proxy);
       // modeltap is now waiting for the upstream's answer to its own upgrade.
@@ -138,7 +132,7 @@ describe('a caller that stops reading, then leaves', () => {
       pump();
     });
     cleanup.push(() => upstream.close());
-    const { proxy } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy } = await withKit(`${upstream.url}/v1`);
     const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-faults' } });
     ws.on('error', () => undefined);
     cleanup.push(async () => ws.terminate());
@@ -157,7 +151,7 @@ describe('a caller whose own handshake is invalid', () => {
   it('no Sec-WebSocket-Key: ws answers 400, the upstream socket already opened is closed, telemetry ends', async () => {
     const upstream = await startFakeWsUpstream(simpleTurns());
     cleanup.push(() => upstream.close());
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await rawCaller(proxy, 'GET /v1/responses HTTP/1.1\r\nhost: modeltap\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\n\r\n');
     const answer = await new Promise<string>((resolve) => {
       let got = '';
@@ -248,7 +242,7 @@ describe('a bridged connection (--ws-bridge)', () => {
     };
     const upstream = await startFakeUpstream(handler);
     cleanup.push(() => upstream.close());
-    const { proxy } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
+    const { proxy } = await withKit(`${upstream.url}/v1`, { wsBridge: true });
     const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-bridge' } });
     cleanup.push(async () => ws.terminate());
     await new Promise<void>((resolve, reject) => {
@@ -296,7 +290,7 @@ describe('a bridged connection (--ws-bridge)', () => {
   it('a frame larger than the limit closes the connection with 1009; modeltap stays up', async () => {
     const upstream = await startFakeUpstream(sse(oneResponse('resp_1')));
     cleanup.push(() => upstream.close());
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true, maxBodyBytes: 1024 });
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`, { wsBridge: true, maxBodyBytes: 1024 });
     const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: 'Bearer sk-bridge' } });
     ws.on('error', () => undefined);
     cleanup.push(async () => ws.terminate());

@@ -5,12 +5,11 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createProxy } from '../../../src/cli/create-proxy.js';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import { startSim, type Sim } from '../../../src/sim/sim-server.js';
 import type { RunSummary } from '../../../src/summary/summary-recorder.js';
 import { startFakeWsUpstream, type FakeWsUpstream, type WsScript } from '../../helpers/fake-ws-upstream.js';
-import { otelKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
+import { proxyWithKit, waitForServerSpans, type OtelKit } from '../../helpers/otel-kit.js';
 
 let cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -32,13 +31,7 @@ async function fakeWs(script: WsScript): Promise<FakeWsUpstream> {
   return f;
 }
 
-async function proxyWithKit(upstream: string, extra: Partial<Parameters<typeof createProxy>[0]> = {}): Promise<{ proxy: ProxyServer; kit: OtelKit }> {
-  const kit = otelKit();
-  cleanup.push(() => kit.runtime.shutdown());
-  const proxy = await createProxy({ upstream, port: 0, ...extra, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
-  cleanup.push(() => proxy.shutdown(0));
-  return { proxy, kit };
-}
+const withKit = (upstream: string, extra: Parameters<typeof proxyWithKit>[2] = {}): ReturnType<typeof proxyWithKit> => proxyWithKit(upstream, (stop) => cleanup.push(stop), extra);
 
 /** A raw WebSocket caller that parses every text frame it receives. */
 async function connect(base: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
@@ -130,7 +123,7 @@ describe('the simulator: stream_id lanes as the API has them', () => {
  */
 async function threeTurns(lanes: [string | undefined, string | undefined], gapMs: string): Promise<void> {
   const upstream = await sim({ events: 6 });
-  const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+  const { proxy, kit } = await withKit(`${upstream.url}/v1`);
   const caller = await connect(proxy.url, { 'x-sim-gap-ms': gapMs });
   caller.ws.send(create('the first turn'));
   await until(() => completedOf(caller.frames).length === 1, 'the first turn');
@@ -177,7 +170,7 @@ describe('turns on one socket, through modeltap', () => {
       send({ type: 'response.output_text.delta', delta: 'x' });
       send({ type: 'response.completed', response: { id: `resp-${n}`, usage: { input_tokens: 10 * n, output_tokens: n, total_tokens: 11 * n } } });
     });
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('one', { stream_id: 'a' }));
     caller.ws.send(create('two', { stream_id: 'b' }));
@@ -192,7 +185,7 @@ describe('turns on one socket, through modeltap', () => {
 
   it('--ws-bridge: lanes run concurrently, each event echoes its lane, each turn its own usage', async () => {
     const upstream = await sim({ events: 6, websocket: false });
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`, { wsBridge: true });
     const caller = await connect(proxy.url, { 'x-sim-gap-ms': '20' });
     caller.ws.send(create('on lane a', { stream_id: 'a' }));
     caller.ws.send(create('on lane b, a longer input', { stream_id: 'b' }));
@@ -250,7 +243,7 @@ async function outcome(kit: OtelKit, proxy: ProxyServer): Promise<{ turn: unknow
 describe('a turn cut short', () => {
   it(`the caller closes after ${SENT_BEFORE_HOLD} of ${DELTAS} frames: aborted on the span, the duration metric, the summary and the SERVER span`, async () => {
     const upstream = await fakeWs(holding());
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('a long answer'));
     await until(() => caller.frames.length === 1 + SENT_BEFORE_HOLD, `${SENT_BEFORE_HOLD} frames`);
@@ -260,7 +253,7 @@ describe('a turn cut short', () => {
 
   it('the caller resets the connection: aborted', async () => {
     const upstream = await fakeWs(holding());
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('a long answer'));
     await until(() => caller.frames.length === 1 + SENT_BEFORE_HOLD, `${SENT_BEFORE_HOLD} frames`);
@@ -271,7 +264,7 @@ describe('a turn cut short', () => {
   for (const code of [1000, 1011]) {
     it(`the upstream closes (${code}) mid-turn: websocket_closed on the span, the duration metric, the summary and the SERVER span`, async () => {
       const upstream = await fakeWs(holding(code));
-      const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+      const { proxy, kit } = await withKit(`${upstream.url}/v1`);
       const caller = await connect(proxy.url);
       caller.ws.send(create('a long answer'));
       expect(await caller.closed).toBe(code);
@@ -286,7 +279,7 @@ describe('a turn cut short', () => {
       // Once the frames left: they are written before the socket is cut.
       setImmediate(() => connection.socket.terminate());
     });
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('a long answer'));
     expect(await caller.closed).toBe(1011);
@@ -295,7 +288,7 @@ describe('a turn cut short', () => {
 
   it('modeltap shuts down with a turn open: the turn is aborted (as an HTTP request cut short by shutdown is)', async () => {
     const upstream = await fakeWs(holding());
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('a long answer'));
     await until(() => caller.frames.length === 1 + SENT_BEFORE_HOLD, `${SENT_BEFORE_HOLD} frames`);
@@ -308,7 +301,7 @@ describe('a turn cut short', () => {
 
   it('--ws-bridge: the caller closes mid-turn: aborted on the span, the summary and the SERVER span', async () => {
     const upstream = await sim({ events: DELTAS, websocket: false });
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`, { wsBridge: true });
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`, { wsBridge: true });
     // A gap between events keeps the turn in flight until the caller leaves.
     const caller = await connect(proxy.url, { 'x-sim-gap-ms': '20' });
     caller.ws.send(create('a long answer'));
@@ -321,7 +314,7 @@ describe('a turn cut short', () => {
 
   it('a caller that closes after its turns completed: no error anywhere', async () => {
     const upstream = await sim({ events: 3 });
-    const { proxy, kit } = await proxyWithKit(`${upstream.url}/v1`);
+    const { proxy, kit } = await withKit(`${upstream.url}/v1`);
     const caller = await connect(proxy.url);
     caller.ws.send(create('one'));
     await until(() => completedOf(caller.frames).length === 1, 'the turn');
