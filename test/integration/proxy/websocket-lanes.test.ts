@@ -186,7 +186,8 @@ describe('turns on one socket, through modeltap', () => {
   it('--ws-bridge: lanes run concurrently, each event echoes its lane, each turn its own usage', async () => {
     const upstream = await sim({ events: 6, websocket: false });
     const { proxy, kit } = await withKit(`${upstream.url}/v1`, { wsBridge: true });
-    const caller = await connect(proxy.url, { 'x-sim-gap-ms': '20' });
+    // Lane a streams for 300 ms (6 events, 50 ms apart): time enough for lane b's HTTP request to be answered on a loaded machine.
+    const caller = await connect(proxy.url, { 'x-sim-gap-ms': '50' });
     caller.ws.send(create('on lane a', { stream_id: 'a' }));
     caller.ws.send(create('on lane b, a longer input', { stream_id: 'b' }));
     caller.ws.send(create('on the default lane, the longest input of the three'));
