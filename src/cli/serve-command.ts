@@ -8,6 +8,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
 import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
+import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
@@ -33,6 +34,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'ws-bridge', env: 'MODELTAP_WS_BRIDGE', kind: 'boolean', help: 'Serve Responses WebSocket callers from an HTTP-only upstream (each response.create becomes a streamed POST).', defaultText: 'off' },
   { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
+  { name: 'event-loop-stats', env: 'MODELTAP_EVENT_LOOP_STATS', kind: 'boolean', help: "Measure the event loop's delay (10 ms resolution) and serve it at GET /modeltap/event-loop (?reset=1 starts a new window); for benchmarks.", defaultText: 'off' },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
 
@@ -98,6 +100,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const summary = new SummaryRecorder('proxy');
   const summaryFile = values['summary-file'] as string | undefined;
   const pidFile = values['pid-file'] as string | undefined;
+  const eventLoopDelay = values['event-loop-stats'] === true ? new EventLoopDelay() : undefined;
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
   const port = (values['port'] as number | undefined) ?? 8787;
   let sim: Sim | undefined;
@@ -119,6 +122,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       onTelemetryError: runtime.onTelemetryError,
       summary,
       wsBridge: values['ws-bridge'] === true,
+      ...(eventLoopDelay ? { eventLoopDelay } : {}),
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
       ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
       host,
@@ -183,6 +187,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
   await stopped;
+  eventLoopDelay?.stop();
   // Last: a script that waits for the file to go away then finds the summary already written.
   if (pidFile !== undefined) removePidFile(pidFile);
 }

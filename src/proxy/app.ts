@@ -18,6 +18,8 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly summary?: { summary(): unknown };
   /** Serves `GET /metrics` (Prometheus text) when set. */
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. */
+  readonly eventLoopDelay?: { read(reset: boolean): unknown };
 }
 
 type Env = { Bindings: HttpBindings };
@@ -26,6 +28,7 @@ const ROUTES: Readonly<Record<string, string>> = {
   '/healthz': '/healthz',
   '/metrics': '/metrics',
   '/modeltap/summary': '/modeltap/summary',
+  '/modeltap/event-loop': '/modeltap/event-loop',
   '/v1/responses': '/v1/responses',
   '/v1/responses/compact': '/v1/responses/compact',
   '/v1/chat/completions': '/v1/chat/completions',
@@ -139,6 +142,8 @@ function createAdminApp(options: ProxyAppOptions): Hono<Env> {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const recorder = options.summary;
   if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
+  const loop = options.eventLoopDelay;
+  if (loop !== undefined) app.get('/modeltap/event-loop', (c) => c.json(loop.read(c.req.query('reset') === '1')));
   const metricsHandler = options.metricsHandler;
   if (metricsHandler !== undefined) {
     app.get('/metrics', (c) => {

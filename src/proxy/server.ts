@@ -39,6 +39,8 @@ export interface ProxyOptions {
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Served at `GET /modeltap/summary` when set. */
   readonly summary?: { summary(): unknown };
+  /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. Default: none. */
+  readonly eventLoopDelay?: { read(reset: boolean): unknown };
   /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
@@ -102,6 +104,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     telemetry,
     ...(options.summary ? { summary: options.summary } : {}),
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
+    ...(options.eventLoopDelay ? { eventLoopDelay: options.eventLoopDelay } : {}),
   });
   const sockets = new Set<Socket>();
   const server = await new Promise<Server>((resolve, reject) => {
