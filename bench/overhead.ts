@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { EventLoopDelayWindow } from '../src/proxy/event-loop-delay.js';
 import { discardReceiver } from './discard-receiver.js';
 import type { LoadResult, LoadSpec } from './load-client.js';
 import { TARGET_NAMES, targetsSection } from './targets.js';
@@ -41,8 +42,8 @@ export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: strin
   const cli = join(repo, 'dist/cli/main.js');
   return [
     { key: 'floor', name: TARGET_NAMES.floor, args: [join(repo, 'dist-bench/bench/floor-proxy-main.js'), simBase], env },
-    { key: 'off', name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
-    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
+    { key: 'off', name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics', '--event-loop-stats'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
+    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats'], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
   ];
 }
 
@@ -63,6 +64,8 @@ interface Target {
   readonly baseUrl: string;
   /** Processes whose CPU and memory count for this target (none for direct). */
   readonly pids: readonly number[];
+  /** modeltap's `GET /modeltap/event-loop` (`--event-loop-stats`), for the relay's event-loop delay. */
+  readonly eventLoopUrl?: string;
 }
 
 interface Measured {
@@ -73,6 +76,8 @@ interface Measured {
   readonly peakRssMb: number;
   readonly simCpuMs: number;
   readonly simElu: number;
+  /** The relay's event-loop delay during the run, when the target serves it. */
+  readonly eventLoop: EventLoopDelayWindow | undefined;
 }
 
 const CLK_TCK = 100;
@@ -209,12 +214,15 @@ async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: str
   const cpuBefore = cpuMsOf(target.pids);
   const mainBefore = cpuMsOf(target.pids, true);
   const simBefore = await simStats(simUrl);
+  // A new window for this run: what the loop went through before it (start-up, other runs) is not its.
+  if (target.eventLoopUrl !== undefined) await eventLoopWindow(`${target.eventLoopUrl}?reset=1`);
   let peak = rssMbOf(target.pids);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMbOf(target.pids))), 50);
   const result = await runClient(repo, spec, env);
   clearInterval(sampler);
   peak = Math.max(peak, rssMbOf(target.pids));
   const simAfter = await simStats(simUrl);
+  const eventLoop = target.eventLoopUrl === undefined ? undefined : await eventLoopWindow(target.eventLoopUrl);
   const cpuMs = cpuMsOf(target.pids) - cpuBefore;
   return {
     result,
@@ -223,7 +231,12 @@ async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: str
     peakRssMb: peak,
     simCpuMs: simAfter.cpuMs - simBefore.cpuMs,
     simElu: simAfter.eventLoopUtilization,
+    eventLoop,
   };
+}
+
+async function eventLoopWindow(url: string): Promise<EventLoopDelayWindow> {
+  return (await (await fetch(url)).json()) as EventLoopDelayWindow;
 }
 
 interface Row {
@@ -239,6 +252,11 @@ interface Row {
   addedEventP99: number;
   cpuPer1000: number;
   otherThreadsCpuPer1000: number;
+  /** The main thread's (the relay's) share of `cpuPer1000`. */
+  mainThreadCpuPer1000: number;
+  /** The relay's event-loop delay: p99 of the worst round, and the largest, ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
   peakRssMb: number;
   roundRps: number[];
   clientCpuPct: number;
@@ -284,7 +302,7 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
       for (const command of nodeTargetCommands(options.repo, simBase, receiver.url, env)) {
         const started = await startProcess(process.execPath, [...command.args], command.env);
         stops.push(() => started.proc.kill('SIGKILL'));
-        targets.push({ name: command.name, baseUrl: `${started.url}/v1`, pids: [started.proc.pid as number] });
+        targets.push({ name: command.name, baseUrl: `${started.url}/v1`, pids: [started.proc.pid as number], ...(command.key === 'floor' ? {} : { eventLoopUrl: `${started.url}/modeltap/event-loop` }) });
       }
       // Prometheus-style scrape of the full-telemetry target every second.
       const full = targets.at(-1) as Target;
@@ -336,6 +354,9 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
           addedEventP99: target.name === 'direct' ? 0 : paired('eventUs', 99) / 1000,
           cpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs, 0) / requests) * 1000,
           otherThreadsCpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.otherThreadsCpuMs, 0) / requests) * 1000,
+          mainThreadCpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs - m.otherThreadsCpuMs, 0) / requests) * 1000,
+          loopP99Ms: target.eventLoopUrl === undefined ? Number.NaN : Math.max(...ms.map((m) => m.eventLoop?.p99Ms ?? Number.NaN)),
+          loopMaxMs: target.eventLoopUrl === undefined ? Number.NaN : Math.max(...ms.map((m) => m.eventLoop?.maxMs ?? Number.NaN)),
           peakRssMb: target.pids.length === 0 ? Number.NaN : Math.max(...ms.map((m) => m.peakRssMb)),
           roundRps: ms.map((m) => m.result.requests / m.result.seconds),
           clientCpuPct: (ms.reduce((a, m) => a + m.result.clientCpuMs, 0) / (seconds * 1000)) * 100,
@@ -347,11 +368,11 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
       const table = [
         `### ${scenario.name}: ${scenario.what}`,
         '',
-        '| target | req/s | errors | TTFE p50 / p99 ms | added TTFE p50 / p99 ms | event p50 / p99 ms | added event p99 ms | CPU ms / 1k req: all / other threads | peak RSS MB | client CPU % / ELU | sim CPU % |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| target | req/s | errors | TTFE p50 / p99 ms | added TTFE p50 / p99 ms | event p50 / p99 ms | added event p99 ms | CPU ms / 1k req: all / other threads | relay thread CPU ms / 1k req | relay event-loop delay p99 / max ms | peak RSS MB | client CPU % / ELU | sim CPU % |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...rows.map(
           (r) =>
-            `| ${r.target} | ${fmt(r.rps, 0)} | ${r.errors} | ${fmt(r.ttfeP50, 3)} / ${fmt(r.ttfeP99, 3)} | ${fmt(r.addedTtfeP50, 3)} / ${fmt(r.addedTtfeP99, 3)} | ${fmt(r.eventP50, 3)} / ${fmt(r.eventP99, 3)} | ${fmt(r.addedEventP99, 3)} | ${fmt(r.cpuPer1000, 0)} / ${fmt(r.otherThreadsCpuPer1000, 0)} | ${fmt(r.peakRssMb, 0)} | ${fmt(r.clientCpuPct, 0)} / ${fmt(r.clientElu, 2)} | ${fmt(r.simCpuPct, 0)} |`,
+            `| ${r.target} | ${fmt(r.rps, 0)} | ${r.errors} | ${fmt(r.ttfeP50, 3)} / ${fmt(r.ttfeP99, 3)} | ${fmt(r.addedTtfeP50, 3)} / ${fmt(r.addedTtfeP99, 3)} | ${fmt(r.eventP50, 3)} / ${fmt(r.eventP99, 3)} | ${fmt(r.addedEventP99, 3)} | ${fmt(r.cpuPer1000, 0)} / ${fmt(r.otherThreadsCpuPer1000, 0)} | ${fmt(r.mainThreadCpuPer1000, 0)} | ${fmt(r.loopP99Ms, 2)} / ${fmt(r.loopMaxMs, 2)} | ${fmt(r.peakRssMb, 0)} | ${fmt(r.clientCpuPct, 0)} / ${fmt(r.clientElu, 2)} | ${fmt(r.simCpuPct, 0)} |`,
         ),
         '',
       ].join('\n');
@@ -363,7 +384,7 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
     return writeReport(options.out, '# modeltap overhead benchmark', [
       `Generated by \`npm run bench:overhead\` on ${new Date().toISOString().slice(0, 10)}: ${options.rounds} rounds × ${options.seconds} s per target and scenario, targets alternated round by round, on this machine (${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores, Node ${process.version}).`,
       'Latencies are one-way from the simulator\'s monotonic send stamps; "added" is the paired difference against the direct run of the same round (median over rounds).',
-      'CPU and RSS are the proxy process\'s own (nginx: master and worker); CPU is given for all its threads and, of that, for those other than the main one (for Node: V8\'s garbage collector and compiler helpers, libuv\'s pool); the Node processes start afresh for each scenario, so its peak RSS is its own. The client and simulator columns show they were not the bottleneck.',
+      'CPU and RSS are the proxy process\'s own (nginx: master and worker); CPU is given for all its threads and, of that, for those other than the main one (for Node: V8\'s garbage collector and compiler helpers, libuv\'s pool); the relay thread is the main one (all minus other threads: where the relay and, today, telemetry run). The relay\'s event-loop delay is modeltap\'s own (`--event-loop-stats`, sampled every 10 ms, a new window per run): the p99 of the worst round and the largest delay seen, so that blocks of the event loop (a batch export inside a span\'s end) are visible. The Node processes start afresh for each scenario, so its peak RSS is its own. The client and simulator columns show they were not the bottleneck.',
       '"Node floor" is the least a relay on modeltap\'s stack can do (`node:http`, undici `request()`, `ws`; no routing, parsing, retries or telemetry: `bench/floor-proxy.ts`): the gap between it and nginx is the stack\'s, the gap between it and modeltap is modeltap\'s.',
     ], verdicts === '' ? sections : [verdicts, ...sections]);
   } finally {

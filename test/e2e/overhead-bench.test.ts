@@ -29,6 +29,12 @@ describe('npm run bench:overhead', () => {
       const cpu = /^(\d+) \/ (\d+)$/.exec(cells[7] ?? '');
       if (cells[0] === '| direct') expect(cells[7]).toBe('– / –');
       else expect(Number(cpu?.[2]), row).toBeLessThanOrEqual(Number(cpu?.[1]));
+      // The relay (main) thread's CPU is the rest of it; the event-loop delay is modeltap's own (--event-loop-stats).
+      // (each rounded on its own: within 1)
+      if (cells[0] !== '| direct') expect(Math.abs(Number(cells[8]) - (Number(cpu?.[1]) - Number(cpu?.[2]))), row).toBeLessThanOrEqual(1);
+      const loop = /^(\d+\.\d\d) \/ (\d+\.\d\d)$/.exec(cells[9] ?? '');
+      if (cells[0]?.startsWith('| modeltap')) expect(Number(loop?.[1]), row).toBeLessThanOrEqual(Number(loop?.[2]));
+      else expect(cells[9], row).toBe('– / –');
     }
     expect(rows.length).toBe(names.length * scenarios.length);
     // The acceptance check comes first, from the same run: the scenarios that ran, and only those.
