@@ -35,6 +35,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'metrics', env: 'MODELTAP_METRICS', kind: 'boolean', help: 'Serve Prometheus metrics at /metrics (--no-metrics turns it off).', defaultText: 'on' },
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
   { name: 'event-loop-stats', env: 'MODELTAP_EVENT_LOOP_STATS', kind: 'boolean', help: "Measure the event loop's delay (10 ms resolution) and serve it at GET /modeltap/event-loop (?reset=1 starts a new window); for benchmarks.", defaultText: 'off' },
+  { name: 'telemetry-thread', env: 'MODELTAP_TELEMETRY_THREAD', kind: 'string', value: 'on|off', help: 'Build and export spans and metrics in a telemetry thread of their own (on), or on the relay\'s thread (off: for debugging and comparison).', defaultText: 'on' },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
 
@@ -94,7 +95,10 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const values = parseFlags(argv, SERVE_FLAGS, env);
   const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
   const auth = credentials(values, env);
-  const telemetryConfig = telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined });
+  const telemetryConfig = {
+    ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
+    log,
+  };
   const runtime = startTelemetry(telemetryConfig);
   const metricsPort = values['metrics-port'] as number | undefined;
   const summary = new SummaryRecorder('proxy');

@@ -18,9 +18,15 @@ const set = (value: string | undefined): boolean => value !== undefined && value
  * (not `none`), or, when that variable is unset, when an OTLP endpoint is configured; with
  * OTEL_CONFIG_FILE, the file decides. The Prometheus endpoint is on unless `--no-metrics`.
  */
-export function telemetryConfigFromEnv(env: Env, flags: { metrics: boolean; detail: string | undefined }): TelemetryConfig {
+export function telemetryConfigFromEnv(env: Env, flags: { metrics: boolean; detail: string | undefined; thread?: string | undefined }): TelemetryConfig {
   const detail = (flags.detail ?? 'milestones') as TraceDetail;
   if (!DETAILS.includes(detail)) throw new UsageError(`--trace-detail must be one of ${DETAILS.join(', ')}, not '${detail}'`);
+  const thread = flags.thread ?? 'on';
+  if (thread !== 'on' && thread !== 'off') throw new UsageError(`--telemetry-thread must be on or off, not '${thread}'`);
+  const propagators = env['OTEL_PROPAGATORS']
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const exports = (signal: 'TRACES' | 'METRICS'): boolean => {
     if (set(env['OTEL_CONFIG_FILE'])) return true;
     const exporters = env[`OTEL_${signal}_EXPORTER`];
@@ -35,5 +41,8 @@ export function telemetryConfigFromEnv(env: Env, flags: { metrics: boolean; deta
     prometheus: flags.metrics,
     detail,
     captureContent: /^(true|1|yes|span_only|span_and_event)$/i.test(env['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT']?.trim() ?? ''),
+    thread,
+    ...(propagators === undefined ? {} : { propagators }),
+    ...(set(env['OTEL_TRACES_SAMPLER']) ? { sampler: { name: (env['OTEL_TRACES_SAMPLER'] as string).trim(), arg: env['OTEL_TRACES_SAMPLER_ARG'] } } : {}),
   };
 }

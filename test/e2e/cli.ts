@@ -21,9 +21,18 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
+/**
+ * What every spawned process gets of this one's environment: PATH, and the suite's
+ * `--telemetry-thread` mode (MODELTAP_TELEMETRY_THREAD), so the e2e tests run in both modes.
+ */
+export function baseEnv(): Record<string, string> {
+  const mode = process.env['MODELTAP_TELEMETRY_THREAD'];
+  return { PATH: process.env['PATH'] ?? '', ...(mode === undefined ? {} : { MODELTAP_TELEMETRY_THREAD: mode }) };
+}
+
 /** Starts `modeltap <args>` and waits for its "listening on <url>" line (10 s at most). */
 export async function startCli(args: readonly string[], env: Record<string, string> = {}): Promise<RunningCli> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -60,7 +69,7 @@ export async function startCli(args: readonly string[], env: Record<string, stri
 /** Runs `modeltap <args>` to completion. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const proc = spawn(process.execPath, [CLI, ...args], { env: { ...baseEnv(), ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -83,7 +92,7 @@ export function runCodex(configToml: string, env: Record<string, string> = {}): 
     const child = spawn(`${repo}node_modules/.bin/codex`, ['exec', '--skip-git-repo-check', 'say hello'], {
       cwd: work,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '', HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-e2e', ...env },
+      env: { ...baseEnv(), HOME: home, CODEX_HOME: home, OPENAI_API_KEY: 'sk-codex-e2e', ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -11,6 +11,14 @@ class TestMetricReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
 }
 
+/**
+ * The `--telemetry-thread` mode the suite runs in: MODELTAP_TELEMETRY_THREAD (`on` or `off`),
+ * default on. The suite runs the telemetry tests in both (see vitest.config.ts).
+ */
+export function telemetryThreadMode(): 'on' | 'off' {
+  return process.env['MODELTAP_TELEMETRY_THREAD'] === 'off' ? 'off' : 'on';
+}
+
 /** One metric as the tests see it. */
 export interface CollectedMetric {
   readonly name: string;
@@ -40,6 +48,7 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
     captureContent: options.captureContent ?? false,
     spanExporter: exporter,
     metricReaders: [reader],
+    thread: telemetryThreadMode(),
   });
   return {
     runtime,

@@ -13,6 +13,7 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { completedResponse, type CompletedEvent, type ResponseEvent, type TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
+import { classifySse, kindSuccess, transportErrorType, wsKind } from './event-kinds.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../proxy-telemetry.js';
 import { AttributeSets } from './attribute-sets.js';
 import { chatCompletionOutput, chatOutput, inputMessages, responsesOutput, systemInstructions } from './content.js';
@@ -35,87 +36,59 @@ export interface OtelTelemetryOptions {
   readonly providerName?: string;
   /** Reads the caller's trace context and writes the upstream's (OTEL_PROPAGATORS). Default W3C `traceparent`. */
   readonly propagator?: TextMapPropagator;
+  /**
+   * The time of what is being recorded, in ms on the `performance` clock of `timeOrigin`. Default
+   * `this.#s.clock()`; a replay of recorded facts gives each fact's own time.
+   */
+  readonly clock?: () => number;
+  /** The origin of {@link OtelTelemetryOptions.clock}'s times (epoch ms). Default `performance.timeOrigin`. */
+  readonly timeOrigin?: number;
 }
+
+/**
+ * The trace and span id the next span gets, when they were chosen before it is started: the
+ * relay's thread picks them (its `traceparent` has gone upstream already) and the span built later
+ * from its facts must carry them. Installed as the SDK tracer's id generator; without a pending id,
+ * it makes random ones like the SDK's.
+ */
+export class ScriptedIds {
+  #traceId: string | undefined;
+  #spanId: string | undefined;
+  readonly #fallback: { generateTraceId(): string; generateSpanId(): string };
+
+  constructor(fallback: { generateTraceId(): string; generateSpanId(): string }) {
+    this.#fallback = fallback;
+  }
+
+  /** The ids of the next span started (the trace id is used only by a root span). */
+  next(traceId: string, spanId: string): void {
+    this.#traceId = traceId === '' ? undefined : traceId;
+    this.#spanId = spanId;
+  }
+
+  generateTraceId(): string {
+    const id = this.#traceId;
+    this.#traceId = undefined;
+    return id ?? this.#fallback.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    const id = this.#spanId;
+    // A root span asks for its span id first, then its trace id: the trace id stays until then.
+    this.#spanId = undefined;
+    if (id === undefined) this.#traceId = undefined;
+    return id ?? this.#fallback.generateSpanId();
+  }
+}
+
+/** A request whose caller's trace context was read already (a replay's), or undefined to read it from the headers. */
+export type ParentContext = Context | undefined;
 
 const headerGetter = {
   get: (carrier: Record<string, string | string[] | undefined>, key: string) => carrier[key],
   keys: (carrier: Record<string, string | string[] | undefined>) => Object.keys(carrier),
 };
 const headerSetter = { set: (carrier: Record<string, string>, key: string, value: string) => (carrier[key] = value) };
-
-// Codex's SSE kinds worth their own label; anything else is `_OTHER` (bounded cardinality).
-const SSE_KINDS = new Set([
-  'message',
-  'error',
-  'response.created',
-  'response.in_progress',
-  'response.output_item.added',
-  'response.output_item.done',
-  'response.content_part.added',
-  'response.content_part.done',
-  'response.output_text.delta',
-  'response.output_text.done',
-  'response.reasoning_summary_part.added',
-  'response.reasoning_summary_part.done',
-  'response.reasoning_summary_text.delta',
-  'response.reasoning_summary_text.done',
-  'response.reasoning_text.delta',
-  'response.function_call_arguments.delta',
-  'response.function_call_arguments.done',
-  'response.completed',
-  'response.done',
-  'response.failed',
-  'response.incomplete',
-  'unknown',
-]);
-
-// One attribute object per (kind, success), so recording an event allocates nothing.
-const kindAttrs = new Map<string, Attributes>();
-function kindSuccess(kind: string, success: boolean): Attributes {
-  const key = success ? kind : `!${kind}`;
-  let attrs = kindAttrs.get(key);
-  if (attrs === undefined) {
-    attrs = { kind, success: success ? 'true' : 'false' };
-    kindAttrs.set(key, attrs);
-  }
-  return attrs;
-}
-
-/**
- * Codex's `log_sse_event` rules (spec §5.3), with one fix: an event whose data is not a JSON object
- * is a failure even when its name is `message`, and `response.failed` counts as a failure by its
- * name. JSON validity is judged by shape, not by a second parse of every event.
- */
-function classifySse(poll: SsePoll): Attributes | undefined {
-  switch (poll.kind) {
-    case 'end':
-      return undefined;
-    case 'idle_timeout':
-    case 'decode_error':
-      return kindSuccess('unknown', false);
-    case 'event': {
-      const name = SSE_KINDS.has(poll.event.event) ? poll.event.event : '_OTHER';
-      const data = poll.event.data;
-      const json = data.charCodeAt(0) === 0x7b && data.charCodeAt(data.length - 1) === 0x7d;
-      const done = !json && data.trim() === '[DONE]';
-      return kindSuccess(name, (json || done) && name !== 'response.failed' && name !== 'error');
-    }
-  }
-}
-
-function wsKind(poll: WsPoll): { kind: string; success: boolean } | undefined {
-  if (poll.kind !== 'message') return { kind: 'unknown', success: false };
-  const { type, frameType } = poll.message;
-  if (type === 'ping' || type === 'pong') return undefined;
-  if (type !== 'text') return { kind: 'unknown', success: false };
-  // The core read the frame's type once; telemetry does not parse the frame again.
-  const kind = frameType ?? 'parse_error';
-  return { kind: SSE_KINDS.has(kind) || kind.startsWith('codex.') ? kind : '_OTHER', success: kind !== 'response.failed' && kind !== 'error' && kind !== 'parse_error' };
-}
-
-function transportErrorType(error: TransportError): string {
-  return error.kind === 'http' ? String(error.status ?? 'http') : error.kind === 'network' && error.message === 'request aborted' ? 'aborted' : error.kind;
-}
 
 /**
  * A label value a caller controls (Codex's request kind, originator), kept bounded: simple tokens
@@ -163,7 +136,7 @@ function urlWithoutSecrets(url: URL): string {
 }
 
 /** Creates modeltap's OpenTelemetry implementation of the proxy lifecycle and the core's hooks. */
-export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemetry {
+export function createOtelTelemetry(options: OtelTelemetryOptions): OtelProxyTelemetry {
   const instruments = createInstruments(options.metrics);
   const sets = new AttributeSets();
   const providerName = options.providerName ?? 'openai';
@@ -177,8 +150,21 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): ProxyTelemet
     sets,
     chat: sets.with(sets.with(sets.empty, 'gen_ai.operation.name', 'chat'), 'gen_ai.provider.name', providerName),
     urls: new Map(),
+    clock: options.clock ?? (() => performance.now()),
+    timeOrigin: options.timeOrigin ?? performance.timeOrigin,
   };
-  return { startRequest: (info) => new OtelRequest(shared, info) };
+  return { startRequest: (info, parent?: Context) => new OtelRequest(shared, info, parent) };
+}
+
+/** modeltap's OpenTelemetry telemetry, whose requests may be given their caller's context already read. */
+export interface OtelProxyTelemetry extends ProxyTelemetry {
+  startRequest(info: ServerRequestInfo, parent?: Context): OtelRequestTelemetry;
+}
+
+/** One request's telemetry, with what a replay of recorded facts calls beyond the proxy's interface. */
+export interface OtelRequestTelemetry extends RequestTelemetry, Required<TelemetryHooks> {
+  /** An SSE poll already classified (see `classifySse`): its kind and success, what it was, its bytes and wait. */
+  ssePoll(attrs: Attributes, poll: 'event' | 'decode_error' | 'idle_timeout', bytes: number, ms: number): void;
 }
 
 interface Shared {
@@ -194,6 +180,8 @@ interface Shared {
   readonly chat: Attributes;
   /** Upstream URLs already parsed for attempt spans, by URL string (bounded). */
   readonly urls: Map<string, UrlFacts>;
+  readonly clock: () => number;
+  readonly timeOrigin: number;
 }
 
 /** What an attempt span needs from an upstream URL. */
@@ -259,7 +247,7 @@ interface Operation {
   ended: boolean;
 }
 
-class OtelRequest implements RequestTelemetry, TelemetryHooks {
+class OtelRequest implements OtelRequestTelemetry {
   readonly hooks: TelemetryHooks = this;
   readonly allEvents: boolean;
   readonly #s: Shared;
@@ -281,12 +269,12 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   #errorType: string | undefined;
   #ended = false;
 
-  constructor(shared: Shared, info: ServerRequestInfo) {
+  constructor(shared: Shared, info: ServerRequestInfo, given: Context | undefined) {
     this.#s = shared;
     this.#info = info;
     // Captured content includes a streamed Chat answer, which only the text deltas carry.
     this.allEvents = shared.captureContent;
-    const parent = shared.propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
+    const parent = given ?? shared.propagator.extract(ROOT_CONTEXT, info.headers, headerGetter);
     const name = info.route === undefined ? info.method : `${info.method} ${info.route}`;
     // Assigned one by one, not spread from temporaries: this runs for every request.
     const attributes: Attributes = {
@@ -298,12 +286,17 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (info.route !== undefined) attributes['http.route'] = info.route;
     if (info.clientAddress !== undefined) attributes['client.address'] = info.clientAddress;
     if (info.userAgent !== undefined) attributes['user_agent.original'] = info.userAgent;
-    this.#serverSpan = shared.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: performance.timeOrigin + info.arrival, attributes }, parent);
+    this.#serverSpan = shared.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: this.#s.timeOrigin + info.arrival, attributes }, parent);
     this.#serverCtx = trace.setSpan(parent, this.#serverSpan);
     const sets = shared.sets;
     const active = sets.with(sets.empty, 'http.request.method', info.method);
     this.#activeAttrs = info.route === undefined ? active : sets.with(active, 'http.route', info.route);
     shared.m.httpServerActive.add(1, this.#activeAttrs);
+  }
+
+  /** The time of what is recorded now, as the epoch ms spans take. */
+  #at(): number {
+    return this.#s.timeOrigin + this.#s.clock();
   }
 
   // The core's hooks are methods of this object (`hooks` is `this`): no closures per request.
@@ -356,7 +349,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       const system = info.apiType === 'responses' ? systemInstructions(body) : undefined;
       if (system) attrs['gen_ai.system_instructions'] = JSON.stringify(system);
     }
-    const span = this.#s.tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes: attrs }, this.#serverCtx);
+    const span = this.#s.tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, startTime: this.#at(), attributes: attrs }, this.#serverCtx);
     return {
       span,
       ctx: trace.setSpan(this.#serverCtx, span),
@@ -384,7 +377,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   startTurn(info: OperationInfo): TurnTelemetry {
-    const now = performance.now();
+    const now = this.#s.clock();
     this.#transport = 'websocket';
     this.#transportAttrs = TRANSPORT_ATTRS.websocket;
     // The caller's frame is relayed as it is read: the turn's send is its arrival.
@@ -399,10 +392,10 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     if (op.ended) return;
     switch (event.type) {
       case 'created':
-        if (this.#s.detail !== 'none') op.span.addEvent('response.created');
+        if (this.#s.detail !== 'none') op.span.addEvent('response.created', this.#at());
         break;
       case 'output_item_done':
-        if (this.#s.detail !== 'none') op.span.addEvent('response.output_item.done', { 'gen_ai.output.item.type': event.item.type });
+        if (this.#s.detail !== 'none') op.span.addEvent('response.output_item.done', { 'gen_ai.output.item.type': event.item.type }, this.#at());
         break;
       case 'output_text_delta':
         if (this.#s.captureContent) op.text += event.delta;
@@ -411,7 +404,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
         op.usage = event.tokenUsage;
         if (event.responseId !== '') op.responseId = event.responseId;
         op.completed = event;
-        if (this.#s.detail !== 'none') op.span.addEvent('response.completed');
+        if (this.#s.detail !== 'none') op.span.addEvent('response.completed', this.#at());
         break;
       default:
         break;
@@ -429,7 +422,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   /** @internal A frame of a turn was written to the caller. */
   turnWrite(op: Operation): void {
     if (op.ended || op.firstWriteAt !== undefined) return;
-    const now = performance.now();
+    const now = this.#s.clock();
     op.firstWriteAt = now;
     this.#s.m.serverTimeToFirstToken.record((now - op.arrival) / 1000, op.streamAttrs);
   }
@@ -438,7 +431,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   endTurn(op: Operation, errorType: string | undefined): void {
     if (op.ended) return;
     this.#turns.delete(op);
-    this.#endOperation(op, performance.now(), errorType);
+    this.#endOperation(op, this.#s.clock(), errorType);
   }
 
   onFallback(reason: string): void {
@@ -460,7 +453,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   }
 
   onWrite(readAt: number): void {
-    const now = performance.now();
+    const now = this.#s.clock();
     if (this.#firstWriteAt === undefined) {
       this.#firstWriteAt = now;
       // A WebSocket turn records its own first write (TurnTelemetry.onWrite).
@@ -476,13 +469,13 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
   end(outcome: RequestOutcome): void {
     if (this.#ended) return;
     this.#ended = true;
-    const now = performance.now();
+    const now = this.#s.clock();
     const errorType = outcome.errorType ?? this.#errorType ?? (outcome.statusCode >= 500 ? String(outcome.statusCode) : undefined);
     if (this.#attemptSpan !== undefined) {
       // An attempt still open when the request ends was cut short (the caller left).
       this.#attemptSpan.setAttribute('error.type', errorType ?? 'aborted');
       this.#attemptSpan.setStatus({ code: SpanStatusCode.ERROR });
-      this.#attemptSpan.end();
+      this.#attemptSpan.end(this.#s.timeOrigin + now);
       this.#attemptSpan = undefined;
     }
     if (this.#op !== undefined) this.#endOperation(this.#op, now, errorType);
@@ -503,16 +496,16 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       // HTTP semconv: a server span is an error only for 5xx (or no status at all).
       if (outcome.statusCode >= 500 || outcome.errorType !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    span.end(performance.timeOrigin + now);
+    span.end(this.#s.timeOrigin + now);
   }
 
   onAttemptStart(attempt: number, request: { readonly method: string; readonly url: string }): Record<string, string> {
-    const now = performance.now();
+    const now = this.#s.clock();
     if (this.#op !== undefined) this.#op.sendAt ??= now;
     if (this.#retryReason !== undefined) {
       this.#s.m.upstreamRetries.add(1, { reason: this.#retryReason });
       this.#retries++;
-      if (this.#s.detail !== 'none') this.#op?.span.addEvent('retry', { reason: this.#retryReason, attempt });
+      if (this.#s.detail !== 'none') this.#op?.span.addEvent('retry', { reason: this.#retryReason, attempt }, this.#s.timeOrigin + now);
       this.#retryReason = undefined;
     }
     const url = urlFacts(this.#s.urls, request.url);
@@ -522,7 +515,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
     const attributes: Attributes = { ...attemptAttrs };
     if (url.full !== undefined) attributes['url.full'] = url.full;
     if (attempt > 0 || this.#retries > 0) attributes['http.request.resend_count'] = Math.max(attempt, this.#retries);
-    const span = this.#s.tracer.startSpan(request.method, { kind: SpanKind.CLIENT, attributes }, this.#op?.ctx ?? this.#serverCtx);
+    const span = this.#s.tracer.startSpan(request.method, { kind: SpanKind.CLIENT, startTime: this.#s.timeOrigin + now, attributes }, this.#op?.ctx ?? this.#serverCtx);
     this.#attemptSpan = span;
     const headers: Record<string, string> = {};
     this.#s.propagator.inject(trace.setSpan(contextApi.active(), span), headers, headerSetter);
@@ -539,7 +532,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
         span.setAttribute('error.type', errorType);
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
-      span.end();
+      span.end(this.#at());
       this.#attemptSpan = undefined;
     }
     const sets = this.#s.sets;
@@ -560,32 +553,35 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
 
   onAuthRecovery(step: number, outcome: 'success' | 'failure'): void {
     this.#s.m.authRecoveries.add(1, { step: String(step), outcome });
-    if (this.#s.detail !== 'none') this.#op?.span.addEvent('auth.recovery', { step, outcome });
+    if (this.#s.detail !== 'none') this.#op?.span.addEvent('auth.recovery', { step, outcome }, this.#at());
     if (outcome === 'success') this.#retryReason = 'unauthorized';
   }
 
   onSsePoll(poll: SsePoll, ms: number): void {
     const attrs = classifySse(poll);
-    if (attrs === undefined) return;
+    if (attrs !== undefined && poll.kind !== 'end') this.ssePoll(attrs, poll.kind, poll.kind === 'event' ? poll.bytes : 0, ms);
+  }
+
+  ssePoll(attrs: Attributes, kind: 'event' | 'decode_error' | 'idle_timeout', bytes: number, ms: number): void {
     const m = this.#s.m;
     m.sseEvent.add(1, attrs);
     m.sseEventDuration.record(ms / 1000, attrs);
     const op = this.#op;
     if (op === undefined) return;
-    const now = performance.now();
-    if (poll.kind === 'event') this.#chunk(op, ms, now);
+    const now = this.#s.clock();
+    if (kind === 'event') this.#chunk(op, ms, now);
     const detail = this.#s.detail;
     if (detail === 'events') {
-      op.span.addEvent('sse.poll', { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes: poll.kind === 'event' ? poll.bytes : 0, 'wait.s': ms / 1000 });
+      op.span.addEvent('sse.poll', { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes, 'wait.s': ms / 1000 }, this.#s.timeOrigin + now);
     } else if (detail === 'spans') {
       const child = this.#s.tracer.startSpan(
         `sse ${attrs['kind'] as string}`,
-        { kind: SpanKind.INTERNAL, startTime: performance.timeOrigin + now - ms, attributes: { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes: poll.kind === 'event' ? poll.bytes : 0 } },
+        { kind: SpanKind.INTERNAL, startTime: this.#s.timeOrigin + now - ms, attributes: { kind: attrs['kind'] as string, success: attrs['success'] as string, bytes } },
         op.ctx,
       );
-      child.end(performance.timeOrigin + now);
-    } else if (detail === 'milestones' && poll.kind !== 'event') {
-      op.span.addEvent(poll.kind === 'idle_timeout' ? 'idle_timeout' : 'decode_error');
+      child.end(this.#s.timeOrigin + now);
+    } else if (detail === 'milestones' && kind !== 'event') {
+      op.span.addEvent(kind, this.#s.timeOrigin + now);
     }
   }
 
@@ -598,7 +594,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       const ttfc = (now - (op.sendAt ?? now)) / 1000;
       m.timeToFirstChunk.record(ttfc, op.streamAttrs);
       op.span.setAttribute('gen_ai.response.time_to_first_chunk', ttfc);
-      if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk');
+      if (this.#s.detail !== 'none') op.span.addEvent('gen_ai.first_chunk', this.#s.timeOrigin + now);
     } else {
       m.timePerOutputChunk.record(ms / 1000, op.streamAttrs);
     }
@@ -669,7 +665,7 @@ class OtelRequest implements RequestTelemetry, TelemetryHooks {
       span.setAttribute('error.type', errorType);
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    span.end(performance.timeOrigin + now);
+    span.end(this.#s.timeOrigin + now);
   }
 }
 

@@ -18,19 +18,26 @@ const SUFFIXES = Object.values(METRICS as Record<string, MetricSpec>)
     return { pattern: new RegExp(`^(# (?:HELP|TYPE|UNIT) )?${base}(_bucket|_sum|_count)?(?=[ {])`, 'gm'), replacement: `$1${base}_seconds$2` };
   });
 
-/** Serves the reader's metrics as Prometheus text with unit suffixes. */
-export function prometheusHandler(reader: PrometheusExporter): (req: IncomingMessage, res: ServerResponse) => void {
-  const serializer = new PrometheusSerializer(undefined, false);
+/** The reader's metrics as Prometheus text with unit suffixes (in the telemetry thread: serialising is not the relay's work). */
+export async function prometheusText(reader: PrometheusExporter): Promise<string> {
+  const { resourceMetrics } = await reader.collect();
+  let text = serializer.serialize(resourceMetrics);
+  for (const { pattern, replacement } of SUFFIXES) text = text.replace(pattern, replacement);
+  return text;
+}
+
+const serializer = new PrometheusSerializer(undefined, false);
+
+/** Serves Prometheus text from `text` (the telemetry thread's, or this thread's pipeline). */
+export function prometheusHandler(text: () => Promise<string>): (req: IncomingMessage, res: ServerResponse) => void {
   return (_req, res) => {
-    reader.collect().then(
-      ({ resourceMetrics }) => {
-        let text = serializer.serialize(resourceMetrics);
-        for (const { pattern, replacement } of SUFFIXES) text = text.replace(pattern, replacement);
+    text().then(
+      (body) => {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(text);
+        res.end(body);
       },
       (error: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.writeHead(503, { 'content-type': 'text/plain' });
         res.end(`# failed to collect metrics: ${error instanceof Error ? error.message : String(error)}\n`);
       },
     );

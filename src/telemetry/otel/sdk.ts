@@ -1,32 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, diag, logs, metrics, propagation, ProxyTracerProvider, trace, type Context } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { defaultResource, resourceFromAttributes, serviceNameEnvDetector, type Resource } from '@opentelemetry/resources';
-import {
-  MeterProvider,
-  MetricReader,
-  PeriodicExportingMetricReader,
-  type MetricProducer,
-  type PushMetricExporter,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import {
-  BatchSpanProcessor,
-  NoopSpanProcessor,
-  TracerProvider,
-  type ReadableSpan,
-  type Span,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import { SpanKind, SamplingDecision, type Context, type TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, type MetricProducer, type MetricReader, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { ProxyTelemetry } from '../proxy-telemetry.js';
-import { FastMetrics, type FastInstrument } from './fast-metrics.js';
-import { METRICS } from './instruments.js';
+import { FactRecorder, type FactSink } from './fact-recorder.js';
+import type { TraceDetail } from './otel-telemetry.js';
+import { readableSpan } from './plain-span.js';
 import { prometheusHandler } from './prometheus-handler.js';
-import { createOtelTelemetry, type TraceDetail } from './otel-telemetry.js';
+import { startPipeline, type TelemetryPipeline } from './telemetry-pipeline.js';
+import { TelemetryThread } from './telemetry-thread.js';
 
 /**
  * Resolved telemetry settings. Everything about exporters (which ones, protocol, endpoints, headers,
@@ -54,6 +40,19 @@ export interface TelemetryConfig {
   readonly spanExporter?: SpanExporter;
   /** For tests: readers that replace the environment's; each is given modeltap's metrics. */
   readonly metricReaders?: readonly MetricReader[];
+  /**
+   * `on` (default): the SDK runs in a telemetry thread of its own, and the relay's thread only
+   * records facts; `off`: the same pipeline on the relay's thread (for debugging and comparison).
+   */
+  readonly thread?: 'on' | 'off';
+  /** OTEL_PROPAGATORS as a list (`tracecontext`, `baggage`, `b3`, `b3multi`, `none`). Default tracecontext, baggage. */
+  readonly propagators?: readonly string[];
+  /** OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, for the sampled flag the relay's thread sends upstream. Default: the SDK's default. */
+  readonly sampler?: { readonly name: string; readonly arg: string | undefined };
+  /** Told one line when the telemetry thread was replaced. Default: not logged. */
+  readonly log?: (line: string) => void;
+  /** For tests: the telemetry thread's hand-off bound, watchdog and test hooks (see TelemetryThreadOptions). */
+  readonly threadOptions?: { readonly maxQueueSlots?: number; readonly hangMs?: number; readonly testHooks?: boolean };
 }
 
 /** What {@link startTelemetry} returns. */
@@ -67,208 +66,157 @@ export interface TelemetryRuntime {
   forceFlush(): Promise<void>;
   /** Flushes and stops every exporter (bounded by their timeouts). */
   shutdown(): Promise<void>;
-}
-
-/** Counts spans the batch processor will drop (queue full) or that fail to export. */
-class CountingSpanProcessor implements SpanProcessor {
-  readonly #inner: SpanProcessor;
-  readonly #pending: { count: number };
-  readonly #dropped: FastInstrument;
-  readonly #maxQueue: number;
-
-  constructor(inner: SpanProcessor, pending: { count: number }, dropped: FastInstrument, maxQueue: number) {
-    this.#inner = inner;
-    this.#maxQueue = maxQueue;
-    this.#pending = pending;
-    this.#dropped = dropped;
-  }
-  onStart(span: Span, parentContext: Context): void {
-    this.#inner.onStart(span, parentContext);
-  }
-  onEnd(span: ReadableSpan): void {
-    if (this.#pending.count >= this.#maxQueue) {
-      this.#dropped.add(1, { signal: 'traces', reason: 'queue_full' });
-    } else {
-      this.#pending.count++;
-    }
-    this.#inner.onEnd(span);
-  }
-  forceFlush(): Promise<void> {
-    return this.#inner.forceFlush();
-  }
-  shutdown(): Promise<void> {
-    return this.#inner.shutdown();
-  }
-}
-
-/** Wraps a span exporter to count what it failed to deliver. */
-function countingSpanExporter(inner: SpanExporter, pending: { count: number }, dropped: FastInstrument): SpanExporter {
-  return {
-    export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-      inner.export(spans, (result) => {
-        pending.count = Math.max(0, pending.count - spans.length);
-        if (result.code !== ExportResultCode.SUCCESS) dropped.add(spans.length, { signal: 'traces', reason: 'export_failed' });
-        done(result);
-      });
-    },
-    shutdown: () => inner.shutdown(),
-    ...(inner.forceFlush ? { forceFlush: () => (inner.forceFlush as () => Promise<void>)() } : {}),
-  };
-}
-
-/** Wraps a metric exporter to count the data points it failed to deliver. */
-function countingMetricExporter(inner: PushMetricExporter, dropped: FastInstrument): PushMetricExporter {
-  return {
-    export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
-      inner.export(metrics, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
-          let points = 0;
-          for (const scope of metrics.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
-          dropped.add(points, { signal: 'metrics', reason: 'export_failed' });
-        }
-        done(result);
-      });
-    },
-    forceFlush: () => inner.forceFlush(),
-    shutdown: () => inner.shutdown(),
-    ...(inner.selectAggregationTemporality ? { selectAggregationTemporality: inner.selectAggregationTemporality.bind(inner) } : {}),
-    ...(inner.selectAggregation ? { selectAggregation: inner.selectAggregation.bind(inner) } : {}),
-  };
-}
-
-// sdk-node 0.301 exports only NodeSDK and startNodeSdk, and neither hands back what it builds from
-// the environment nor lets a caller wrap it: it registers the providers as the API globals. So
-// modeltap takes them from the globals and adopts them in place, through the few fields below (the
-// versions are pinned; the e2e drop-counting and OTLP tests fail if these fields move).
-interface TracerProviderFields {
-  readonly _resource: Resource;
-  readonly _activeSpanProcessor: { _spanProcessors: SpanProcessor[] };
-}
-interface BatchSpanProcessorFields {
-  _exporter: SpanExporter;
-  readonly _maxQueueSize: number;
-}
-interface MeterProviderFields {
-  readonly _sharedState: { readonly resource: Resource; readonly metricCollectors: readonly { readonly _metricReader: MetricReader }[] };
-}
-interface MetricReaderFields {
-  readonly _metricProducers: MetricProducer[];
-}
-interface PeriodicReaderFields {
-  _exporter: PushMetricExporter;
-}
-
-function sdkInternals<T>(value: unknown, what: string, valid: (v: T) => boolean): T {
-  if (!valid(value as T)) throw new Error(`@opentelemetry/sdk-node built a ${what} modeltap does not know how to adopt (an SDK upgrade changed its fields)`);
-  return value as T;
-}
-
-/** Counts what the SDK's batch processors drop; the SDK's own processor list is edited in place. */
-function adoptSpanProcessors(provider: TracerProvider, dropped: FastInstrument): void {
-  const multi = sdkInternals<TracerProviderFields>(provider, 'TracerProvider', (p) => Array.isArray(p._activeSpanProcessor?._spanProcessors));
-  const processors = multi._activeSpanProcessor._spanProcessors;
-  for (let i = 0; i < processors.length; i++) {
-    const processor = processors[i];
-    if (!(processor instanceof BatchSpanProcessor)) continue;
-    const batch = sdkInternals<BatchSpanProcessorFields>(processor, 'BatchSpanProcessor', (p) => typeof p._exporter?.export === 'function' && typeof p._maxQueueSize === 'number');
-    const pending = { count: 0 };
-    batch._exporter = countingSpanExporter(batch._exporter, pending, dropped);
-    processors[i] = new CountingSpanProcessor(processor, pending, dropped, batch._maxQueueSize);
-  }
-}
-
-/** Gives each of the SDK's readers modeltap's metrics, and counts what its push exporters fail to deliver. */
-function adoptMetricReaders(provider: MeterProvider, producer: MetricProducer, dropped: FastInstrument): void {
-  const state = sdkInternals<MeterProviderFields>(provider, 'MeterProvider', (p) => Array.isArray(p._sharedState?.metricCollectors))._sharedState;
-  for (const { _metricReader: reader } of state.metricCollectors) {
-    const fields = sdkInternals<MetricReaderFields>(reader, 'MetricReader', (r) => Array.isArray(r._metricProducers));
-    if (!fields._metricProducers.includes(producer)) fields._metricProducers.push(producer);
-    if (reader instanceof PeriodicExportingMetricReader) {
-      const periodic = sdkInternals<PeriodicReaderFields>(reader, 'PeriodicExportingMetricReader', (r) => typeof r._exporter?.export === 'function');
-      periodic._exporter = countingMetricExporter(periodic._exporter, dropped);
-    }
-  }
+  /** The telemetry thread, when it runs in one. */
+  readonly thread: TelemetryThread | undefined;
 }
 
 /**
- * Starts OpenTelemetry through `@opentelemetry/sdk-node` (`startNodeSdk`), which reads the standard
- * OTEL_* variables from process.env itself (the SDK offers no way to pass them in) or, with
- * OTEL_CONFIG_FILE, a declarative configuration file. No instrumentations (they would record the
- * relay's own sockets a second time) and no logs. modeltap adds the resource defaults
- * (`service.name` `modeltap`, which OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override,
- * `service.version`, `service.instance.id`), its metrics on every reader the SDK built, the
- * Prometheus reader behind /metrics, and counting of what the exporters drop
- * (`modeltap.telemetry.dropped`): a collector that is down or hangs only costs dropped telemetry.
- *
- * The SDK registers its providers and propagator as the API globals; a runtime takes them over
- * from any earlier one, and keeps using its own providers (so several runtimes in one process each
- * get their own spans). The propagator is the global one at the time of each request.
+ * The propagator OTEL_PROPAGATORS names, built as `@opentelemetry/sdk-node` builds it (the same
+ * four names), for the relay's thread: it reads the caller's trace context and writes the
+ * upstream's there, while the SDK runs in the telemetry thread.
+ */
+export function propagatorFromNames(names: readonly string[] | undefined): TextMapPropagator {
+  const list = names === undefined || names.length === 0 ? ['tracecontext', 'baggage'] : [...new Set(names)];
+  if (list.includes('none')) return new CompositePropagator({ propagators: [] });
+  const made: TextMapPropagator[] = [];
+  for (const name of list) {
+    if (name === 'tracecontext') made.push(new W3CTraceContextPropagator());
+    else if (name === 'baggage') made.push(new W3CBaggagePropagator());
+    else if (name === 'b3') made.push(new B3Propagator());
+    else if (name === 'b3multi') made.push(new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }));
+  }
+  return made.length === 1 ? (made[0] as TextMapPropagator) : new CompositePropagator({ propagators: made });
+}
+
+/**
+ * The sampler OTEL_TRACES_SAMPLER names, built as `@opentelemetry/sdk-node` builds it (the six
+ * standard names; ratio from OTEL_TRACES_SAMPLER_ARG, 1 when blank or out of [0, 1]), or undefined
+ * for the SDK's default. The telemetry thread's SDK samples the spans; the relay's thread asks the
+ * same sampler only for the flag it sends upstream, so the two agree.
+ */
+export function samplerFromName(name: string | undefined, arg: string | undefined): Sampler | undefined {
+  const parsed = arg === undefined || arg.trim() === '' ? Number.NaN : Number(arg);
+  const ratio = Number.isFinite(parsed) && parsed >= 0 && parsed <= 1 ? parsed : 1;
+  switch (name?.trim()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      return undefined;
+  }
+}
+
+/** The sampled flag for the relay's thread, from a sampler. */
+function sampledBy(sampler: Sampler | undefined): ((parent: Context, traceId: string) => boolean) | undefined {
+  if (sampler === undefined) return undefined;
+  return (parent, traceId) => sampler.shouldSample(parent, traceId, 'request', SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+}
+
+/** The pipeline on this thread: batches are applied as they are handed over (a turn of the event loop after the requests end). */
+class InProcessSink implements FactSink {
+  readonly pipeline: TelemetryPipeline;
+  constructor(pipeline: TelemetryPipeline) {
+    this.pipeline = pipeline;
+  }
+  accepts(): boolean {
+    return true;
+  }
+  send(facts: unknown[], _slots: number, dropped: number): void {
+    this.pipeline.apply(facts, dropped, 0);
+  }
+}
+
+/** Gives test readers on this thread modeltap's metrics from the telemetry thread. */
+function remoteReaders(readers: readonly MetricReader[], thread: TelemetryThread, serviceVersion: string): MeterProvider {
+  const resource = resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': serviceVersion });
+  const producer: MetricProducer = {
+    collect: async () => ({
+      resourceMetrics: { resource, scopeMetrics: (await thread.collect()) as ScopeMetrics[] },
+      errors: [],
+    }),
+  };
+  const provider = new MeterProvider({ resource, readers: [...readers] });
+  for (const reader of readers) (reader as unknown as { _metricProducers: MetricProducer[] })._metricProducers.push(producer);
+  return provider;
+}
+
+/**
+ * Starts modeltap's telemetry: a {@link FactRecorder} for the relay's thread (what the proxy
+ * calls), and the OpenTelemetry pipeline that builds and exports spans and metrics from its facts
+ * (`startPipeline`: the SDK from `@opentelemetry/sdk-node` and the OTEL_* variables), in a
+ * telemetry thread of its own (`thread: 'on'`, the default) or on this one (`off`). /metrics is
+ * answered from the pipeline's data either way.
  */
 export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
-  if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, onTelemetryError: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined };
-  const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
-  const dropped = fast.instrument(METRICS.telemetryDropped);
-  const errorsCounter = fast.instrument(METRICS.telemetryErrors);
-  const base = defaultResource().merge(resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': config.serviceVersion, 'service.instance.id': randomUUID() }));
-
-  // Take over the globals, so that what the SDK registers below is this runtime's.
-  for (const api of [trace, metrics, propagation, context, logs, diag]) api.disable();
-  // Without a processor the SDK builds no TracerProvider (and so no resource): a no-op one keeps
-  // the spans, and the traceparent they send upstream, when nothing is exported.
-  const spanProcessors = config.spanExporter ? [new BatchSpanProcessor({ exporter: config.spanExporter })] : config.exportTraces ? undefined : [new NoopSpanProcessor()];
-  const metricReaders = config.metricReaders ? [...config.metricReaders] : config.exportMetrics ? undefined : [];
-  const sdk = startNodeSdk({
-    instrumentations: [],
-    logRecordProcessors: [],
-    baseResource: base,
-    // OTEL_SERVICE_NAME (OTEL_RESOURCE_ATTRIBUTES is always read); no host or process detectors:
-    // the process's command line carries flags such as --access-key.
-    resourceDetectors: [serviceNameEnvDetector],
-    ...(spanProcessors ? { spanProcessors } : {}),
-    ...(metricReaders ? { metricReaders } : {}),
-  });
-
-  // modeltap passes every context explicitly; the SDK's AsyncLocalStorage context manager would
-  // only cost (on Node 22 the first export's context.with turns async hooks on for every promise).
-  context.disable();
-
-  const globalTracer = trace.getTracerProvider();
-  const delegate = globalTracer instanceof ProxyTracerProvider ? globalTracer.getDelegate() : globalTracer;
-  // The API's no-op providers have no forceFlush; anything else must be the SDK classes modeltap
-  // imports (one copy of each package: a second would make the instanceof checks below miss).
-  const sdkTracerProvider = 'forceFlush' in delegate ? sdkInternals<TracerProvider>(delegate, 'tracer provider', (p) => p instanceof TracerProvider) : undefined;
-  const globalMeter = metrics.getMeterProvider();
-  const sdkMeterProvider = 'forceFlush' in globalMeter ? sdkInternals<MeterProvider>(globalMeter, 'meter provider', (p) => p instanceof MeterProvider) : undefined;
-  if (sdkTracerProvider) adoptSpanProcessors(sdkTracerProvider, dropped);
-  if (sdkMeterProvider) adoptMetricReaders(sdkMeterProvider, fast, dropped);
-  // The SDK's resource, so /metrics and OTLP describe the same service; without an SDK provider
-  // (a configuration file that sets up no tracer provider), modeltap's defaults.
-  const resource = sdkTracerProvider ? sdkInternals<TracerProviderFields>(sdkTracerProvider, 'TracerProvider', (p) => typeof p._resource?.attributes === 'object')._resource : base;
-  const tracerProvider = sdkTracerProvider ?? new TracerProvider({ resource });
-
-  let prometheus: PrometheusExporter | undefined;
-  let prometheusProvider: MeterProvider | undefined;
-  if (config.prometheus) {
-    prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [fast] });
-    // Served on modeltap's own port, which the SDK knows nothing of: a provider of its own binds it.
-    prometheusProvider = new MeterProvider({ resource, readers: [prometheus] });
-  }
-  const telemetry = createOtelTelemetry({
-    tracer: tracerProvider.getTracer('modeltap', config.serviceVersion),
-    metrics: fast,
-    propagator: propagation,
+  if (config.disabled) return { telemetry: undefined, metricsHandler: undefined, onTelemetryError: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined, thread: undefined };
+  const pipelineConfig = {
+    serviceVersion: config.serviceVersion,
+    instanceId: randomUUID(),
+    exportTraces: config.exportTraces,
+    exportMetrics: config.exportMetrics,
+    prometheus: config.prometheus,
     detail: config.detail,
     captureContent: config.captureContent,
+    timeOrigin: performance.timeOrigin,
+  };
+  const propagator = propagatorFromNames(config.propagators);
+  const sampled = sampledBy(samplerFromName(config.sampler?.name, config.sampler?.arg));
+  if (config.thread === 'off') {
+    const sink = new InProcessSink(
+      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}), ...(config.metricReaders ? { metricReaders: config.metricReaders } : {}) }),
+    );
+    const recorder = new FactRecorder({ sink, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
+    const text = sink.pipeline.prometheusText;
+    return {
+      telemetry: recorder,
+      metricsHandler:
+        text === undefined
+          ? undefined
+          : prometheusHandler(() => {
+              recorder.flush();
+              return text();
+            }),
+      onTelemetryError: (method, errorType) => recorder.telemetryError(method, errorType),
+      forceFlush: async () => {
+        recorder.flush();
+        await sink.pipeline.forceFlush();
+      },
+      shutdown: async () => {
+        recorder.close();
+        await sink.pipeline.shutdown();
+      },
+      thread: undefined,
+    };
+  }
+  const exporter: SpanExporter | undefined = config.spanExporter;
+  const thread = new TelemetryThread({
+    config: pipelineConfig,
+    ...(exporter ? { onSpans: (spans) => exporter.export(spans.map(readableSpan), () => undefined) } : {}),
+    ...(config.log ? { log: config.log } : {}),
+    ...config.threadOptions,
   });
+  const recorder = new FactRecorder({ sink: thread, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
+  thread.attach(recorder);
+  const readers = config.metricReaders && config.metricReaders.length > 0 ? remoteReaders(config.metricReaders, thread, config.serviceVersion) : undefined;
   return {
-    telemetry,
-    metricsHandler: prometheus === undefined ? undefined : prometheusHandler(prometheus),
-    onTelemetryError: (method, errorType) => errorsCounter.add(1, { 'modeltap.telemetry.method': method, 'error.type': errorType }),
-    forceFlush: async () => {
-      await Promise.allSettled([tracerProvider.forceFlush(), sdkMeterProvider?.forceFlush(), prometheusProvider?.forceFlush()]);
-    },
+    telemetry: recorder,
+    metricsHandler: config.prometheus ? prometheusHandler(() => thread.metricsText()) : undefined,
+    onTelemetryError: (method, errorType) => recorder.telemetryError(method, errorType),
+    forceFlush: () => thread.forceFlush(),
     shutdown: async () => {
-      await Promise.allSettled([sdk.shutdown(), sdkTracerProvider ? undefined : tracerProvider.shutdown(), prometheusProvider?.shutdown()]);
+      recorder.close();
+      await thread.shutdown();
+      await readers?.shutdown();
     },
+    thread,
   };
 }
