@@ -2,7 +2,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-metrics';
 import { createProxy } from '../../src/cli/create-proxy.js';
 import type { ProxyServer } from '../../src/proxy/server.js';
-import { startTelemetry, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
+import { startTelemetry, type TelemetryConfig, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
 
 /** A reader that collects only when asked (the runtime gives it modeltap's metrics). */
@@ -31,11 +31,15 @@ export interface CollectedMetric {
 export interface OtelKit {
   readonly runtime: TelemetryRuntime;
   spans(): Promise<ReadableSpan[]>;
+  /** The spans exported so far, without asking for a flush (after a shutdown). */
+  exported(): ReadableSpan[];
   metrics(): Promise<Map<string, CollectedMetric>>;
   reset(): void;
 }
 
-export function otelKit(options: { detail?: TraceDetail; captureContent?: boolean } = {}): OtelKit {
+export function otelKit(
+  options: { detail?: TraceDetail; captureContent?: boolean; threadOptions?: TelemetryConfig['threadOptions']; log?: (line: string) => void } = {},
+): OtelKit {
   const exporter = new InMemorySpanExporter();
   const reader = new TestMetricReader();
   const runtime = startTelemetry({
@@ -49,6 +53,8 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
     spanExporter: exporter,
     metricReaders: [reader],
     thread: telemetryThreadMode(),
+    ...(options.threadOptions ? { threadOptions: options.threadOptions } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   return {
     runtime,
@@ -56,6 +62,7 @@ export function otelKit(options: { detail?: TraceDetail; captureContent?: boolea
       await runtime.forceFlush();
       return exporter.getFinishedSpans();
     },
+    exported: () => exporter.getFinishedSpans(),
     metrics: async () => {
       const { resourceMetrics } = await reader.collect();
       const out = new Map<string, CollectedMetric>();

@@ -174,6 +174,11 @@ export class TelemetryThread implements FactSink {
     void this.#worker.terminate().catch(() => undefined);
   }
 
+  /** Fact slots handed to the thread and not yet processed. */
+  get queuedSlots(): number {
+    return (this.#posted - Atomics.load(this.#state, S_PROCESSED)) | 0;
+  }
+
   accepts(): boolean {
     return ((this.#posted - Atomics.load(this.#state, S_PROCESSED)) | 0) < this.#maxSlots && !this.#hung && !this.#dead;
   }
@@ -231,8 +236,15 @@ export class TelemetryThread implements FactSink {
     this.#post({ t: 'hang', ms });
   }
 
-  /** Hands over the last facts, lets the thread export everything (bounded), then ends it. */
-  async shutdown(): Promise<void> {
+  #shutdown: Promise<void> | undefined;
+
+  /** Hands over the last facts, lets the thread export everything (bounded), then ends it. Later calls wait for the first. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#stop();
+    return this.#shutdown;
+  }
+
+  async #stop(): Promise<void> {
     clearInterval(this.#watchdog);
     try {
       await this.#request('shutdown', this.#options.shutdownMs ?? 15_000);
