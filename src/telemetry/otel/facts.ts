@@ -7,6 +7,8 @@
  * fact; objects appear only once per request or operation (its info) and for a completed event.
  */
 
+import type { EncodedFacts } from './fact-codec.js';
+
 /** A request arrived: id, time, {@link StartFacts}. */
 export const F_START = 0;
 /** A model operation began: request id, time, span id, the OperationInfo. */
@@ -91,7 +93,7 @@ export interface CompletedFacts {
 
 /** Messages from the relay's thread to the telemetry thread. */
 export type ToTelemetry =
-  | { readonly t: 'facts'; readonly facts: unknown[]; readonly slots: number; readonly dropped: number; readonly lost: number }
+  | { readonly t: 'facts'; readonly facts: EncodedFacts; readonly slots: number; readonly dropped: number; readonly lost: number }
   | { readonly t: 'metrics'; readonly id: number }
   | { readonly t: 'collect'; readonly id: number }
   | { readonly t: 'flush'; readonly id: number }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { encodeFacts } from './fact-codec.js';
 import type { FactRecorder, FactSink } from './fact-recorder.js';
 import { S_ENDED, S_HEARTBEAT, S_LENGTH, S_PROCESSED, type FromTelemetry, type ToTelemetry } from './facts.js';
 import type { PlainSpan } from './plain-span.js';
@@ -179,21 +180,22 @@ export class TelemetryThread implements FactSink {
     return (this.#posted - Atomics.load(this.#state, S_PROCESSED)) | 0;
   }
 
-  accepts(): boolean {
-    return ((this.#posted - Atomics.load(this.#state, S_PROCESSED)) | 0) < this.#maxSlots && !this.#hung && !this.#dead;
+  accepts(pending: number): boolean {
+    return ((this.#posted - Atomics.load(this.#state, S_PROCESSED)) | 0) + pending < this.#maxSlots && !this.#hung && !this.#dead;
   }
 
   send(facts: unknown[], slots: number, dropped: number): void {
     const lost = this.#lost;
     this.#lost = 0;
     this.#posted = (this.#posted + slots) | 0;
-    this.#post({ t: 'facts', facts, slots, dropped, lost });
+    const encoded = encodeFacts(facts);
+    this.#post({ t: 'facts', facts: encoded, slots, dropped, lost }, [encoded.values.buffer, encoded.tags.buffer]);
   }
 
-  #post(message: ToTelemetry): void {
+  #post(message: ToTelemetry, transfer?: ArrayBuffer[]): void {
     if (this.#dead) return;
     try {
-      this.#worker.postMessage(message);
+      this.#worker.postMessage(message, transfer);
     } catch {
       // A thread that is gone: its replacement counts what it lost.
     }

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { decodeFacts } from './fact-codec.js';
 import { S_ENDED, S_HEARTBEAT, S_PROCESSED, type FromTelemetry, type ToTelemetry } from './facts.js';
 import { startPipeline, type PipelineConfig } from './telemetry-pipeline.js';
 import { plainSpan } from './plain-span.js';
@@ -51,7 +52,7 @@ function reply(id: number, work: Promise<unknown>): void {
 port.on('message', (message: ToTelemetry) => {
   switch (message.t) {
     case 'facts':
-      pipeline.apply(message.facts, message.dropped, message.lost);
+      pipeline.apply(decodeFacts(message.facts), message.dropped, message.lost);
       Atomics.store(state, S_ENDED, pipeline.ended);
       Atomics.add(state, S_PROCESSED, message.slots);
       return;
