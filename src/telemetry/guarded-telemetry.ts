@@ -21,7 +21,7 @@ const NAME = /^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$/;
 const MAX_KINDS = 256;
 
 /** The low-cardinality type of what a telemetry call threw: an error's class name, else `_OTHER`. */
-function errorTypeOf(error: unknown): string {
+export function errorTypeOf(error: unknown): string {
   const name = error instanceof Error ? error.name : undefined;
   return name !== undefined && NAME.test(name) ? name : '_OTHER';
 }

@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { completedFrameEvent, type CompletedEvent, type ResponseEvent } from '../../client/events.js';
+import { errorTypeOf } from '../guarded-telemetry.js';
 import type { TransportError, WsPoll } from '../hooks.js';
 import type { OperationInfo, TurnTelemetry } from '../proxy-telemetry.js';
 import { kindSuccess } from './event-kinds.js';
@@ -47,10 +48,6 @@ export interface FactReplayerOptions {
 
 const headers = {};
 
-function errorTypeOf(error: unknown): string {
-  return error instanceof Error && /^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$/.test(error.name) ? error.name : '_OTHER';
-}
-
 /**
  * The telemetry thread's side: applies batches of facts (see `facts.ts`) to modeltap's OpenTelemetry
  * telemetry in the order they were recorded, its clock set to each fact's time, so the spans and
@@ -76,11 +73,6 @@ export class FactReplayer {
     this.#telemetry = options.telemetry;
     this.#ids = options.ids;
     this.#onError = options.onError;
-  }
-
-  /** Requests begun and not ended (a request whose facts stop, e.g. after a restart, stays until {@link FactReplayer.clear}). */
-  get open(): number {
-    return this.#requests.size;
   }
 
   /** Applies one batch; an entry that throws is counted and skipped, the rest still applied. */
@@ -234,15 +226,6 @@ export class FactReplayer {
       default:
         return;
     }
-  }
-
-  /** Forgets every open request (a new telemetry thread starts with none). */
-  clear(): void {
-    this.#requests.clear();
-    this.#recent.clear();
-    this.#turns.clear();
-    this.#turnsOf.clear();
-    this.#requestOf.clear();
   }
 }
 

@@ -7,6 +7,7 @@
  * fact; objects appear only once per request or operation (its info) and for a completed event.
  */
 
+import type { ServerRequestInfo } from '../proxy-telemetry.js';
 import type { EncodedFacts } from './fact-codec.js';
 
 /** A request arrived: id, time, {@link StartFacts}. */
@@ -63,15 +64,7 @@ export const E_TEXT_DELTA = 3;
 export const E_COMPLETED = 4;
 
 /** What a span needs of a request as it arrived (its headers stay on the relay's thread). */
-export interface StartFacts {
-  readonly method: string;
-  readonly route: string | undefined;
-  readonly path: string;
-  readonly scheme: 'http' | 'https';
-  readonly clientAddress: string | undefined;
-  readonly userAgent: string | undefined;
-  readonly protocolVersion: string;
-  readonly arrival: number;
+export interface StartFacts extends Omit<ServerRequestInfo, 'headers'> {
   /** The caller's trace context, read on the relay's thread, or undefined. */
   readonly parent: { readonly traceId: string; readonly spanId: string; readonly traceFlags: number; readonly traceState: string | undefined } | undefined;
   /** This request's trace id (the parent's, or a new one) and its SERVER span's id. */

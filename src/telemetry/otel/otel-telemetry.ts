@@ -81,8 +81,6 @@ export class ScriptedIds {
   }
 }
 
-/** A request whose caller's trace context was read already (a replay's), or undefined to read it from the headers. */
-export type ParentContext = Context | undefined;
 
 const headerGetter = {
   get: (carrier: Record<string, string | string[] | undefined>, key: string) => carrier[key],

@@ -121,7 +121,7 @@ function sampledBy(sampler: Sampler | undefined): ((parent: Context, traceId: st
   return (parent, traceId) => sampler.shouldSample(parent, traceId, 'request', SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
 }
 
-/** The pipeline on this thread: batches are applied as they are handed over (a turn of the event loop after the requests end). */
+/** The pipeline on this thread: batches are applied as they are handed over (within 20 ms of the requests' end). */
 class InProcessSink implements FactSink {
   readonly pipeline: TelemetryPipeline;
   constructor(pipeline: TelemetryPipeline) {
