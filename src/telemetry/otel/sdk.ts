@@ -135,14 +135,15 @@ class InProcessSink implements FactSink {
   }
 }
 
-/** Gives test readers on this thread modeltap's metrics from the telemetry thread. */
-function remoteReaders(readers: readonly MetricReader[], thread: TelemetryThread, serviceVersion: string): MeterProvider {
+/**
+ * Gives readers on this thread modeltap's metrics from the pipeline (in the telemetry thread or on
+ * this one) through `collect`, which hands over the recorder's facts first: a reader sees every
+ * request that has ended, not only those whose batch the 20 ms flush timer has sent.
+ */
+function readersOf(readers: readonly MetricReader[], collect: () => Promise<ScopeMetrics[]>, serviceVersion: string): MeterProvider {
   const resource = resourceFromAttributes({ 'service.name': 'modeltap', 'service.version': serviceVersion });
   const producer: MetricProducer = {
-    collect: async () => ({
-      resourceMetrics: { resource, scopeMetrics: (await thread.collect()) as ScopeMetrics[] },
-      errors: [],
-    }),
+    collect: async () => ({ resourceMetrics: { resource, scopeMetrics: await collect() }, errors: [] }),
   };
   const provider = new MeterProvider({ resource, readers: [...readers] });
   for (const reader of readers) (reader as unknown as { _metricProducers: MetricProducer[] })._metricProducers.push(producer);
@@ -172,9 +173,20 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   const sampled = sampledBy(samplerFromName(config.sampler?.name, config.sampler?.arg));
   if (config.thread === 'off') {
     const sink = new InProcessSink(
-      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}), ...(config.metricReaders ? { metricReaders: config.metricReaders } : {}) }),
+      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}) }),
     );
     const recorder = new FactRecorder({ sink, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
+    const readers =
+      config.metricReaders && config.metricReaders.length > 0
+        ? readersOf(
+            config.metricReaders,
+            async () => {
+              recorder.flush();
+              return (await sink.pipeline.collect()).resourceMetrics.scopeMetrics;
+            },
+            config.serviceVersion,
+          )
+        : undefined;
     const text = sink.pipeline.prometheusText;
     return {
       telemetry: recorder,
@@ -193,6 +205,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
       shutdown: async () => {
         recorder.close();
         await sink.pipeline.shutdown();
+        await readers?.shutdown();
       },
       thread: undefined,
     };
@@ -206,7 +219,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
   });
   const recorder = new FactRecorder({ sink: thread, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
   thread.attach(recorder);
-  const readers = config.metricReaders && config.metricReaders.length > 0 ? remoteReaders(config.metricReaders, thread, config.serviceVersion) : undefined;
+  const readers = config.metricReaders && config.metricReaders.length > 0 ? readersOf(config.metricReaders, async () => (await thread.collect()) as ScopeMetrics[], config.serviceVersion) : undefined;
   return {
     telemetry: recorder,
     metricsHandler: config.prometheus ? prometheusHandler(() => thread.metricsText()) : undefined,

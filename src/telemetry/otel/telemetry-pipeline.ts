@@ -47,8 +47,6 @@ export interface PipelineConfig {
   readonly timeOrigin: number;
   /** For tests: an exporter that replaces the environment's (batched and counted like the SDK's). */
   readonly spanExporter?: SpanExporter;
-  /** For tests: readers that replace the environment's; each is given modeltap's metrics. */
-  readonly metricReaders?: readonly MetricReader[];
 }
 
 /** The OpenTelemetry side: builds spans and metrics from facts and exports them (in the telemetry thread, or in-process). */
@@ -219,7 +217,7 @@ export function startPipeline(config: PipelineConfig): TelemetryPipeline {
   // Without a processor the SDK builds no TracerProvider (and so no resource): a no-op one keeps
   // the spans when nothing is exported.
   const spanProcessors = config.spanExporter ? [new BatchSpanProcessor({ exporter: config.spanExporter })] : config.exportTraces ? undefined : [new NoopSpanProcessor()];
-  const metricReaders = config.metricReaders ? [...config.metricReaders] : config.exportMetrics ? undefined : [];
+  const metricReaders = config.exportMetrics ? undefined : [];
   const sdk = startNodeSdk({
     instrumentations: [],
     logRecordProcessors: [],

@@ -11,7 +11,7 @@ import type { TelemetryWorkerData } from './telemetry-worker.js';
 /** Options of {@link TelemetryThread}. */
 export interface TelemetryThreadOptions {
   /** The pipeline the thread builds (test exporters are not here: they cannot cross threads). */
-  readonly config: Omit<PipelineConfig, 'spanExporter' | 'metricReaders'>;
+  readonly config: Omit<PipelineConfig, 'spanExporter'>;
   /** Finished spans come back to this thread, to this function (a test's exporter), instead of the environment's exporters. */
   readonly onSpans?: (spans: PlainSpan[]) => void;
   /** Told one line when the thread crashed or hung and was replaced. Default: not logged. */

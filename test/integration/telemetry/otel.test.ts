@@ -194,6 +194,14 @@ describe('other calls', () => {
     expect(histogram(metrics, 'gen_ai.client.operation.duration', { 'modeltap.transport': 'http_json' }).count).toBe(1);
   });
 
+  it('a metric reader sees each call as soon as its answer has ended, not when the hand-off timer fires', async () => {
+    const { kit, proxy } = await setup();
+    for (let i = 1; i <= 5; i++) {
+      await send(proxy, '/v1/responses', post({ model: 'gpt-5.1', input: 'hi' }));
+      expect(histogram(await kit.metrics(), 'gen_ai.client.operation.duration', { 'modeltap.transport': 'http_json' }).count).toBe(i);
+    }
+  });
+
   it('with content capture on, every call shape records what the model answered', async () => {
     const { kit, proxy } = await setup({ captureContent: true });
     const answer = [{ role: 'assistant', parts: [{ type: 'text', content: simText(4) }], finish_reason: 'stop' }];
