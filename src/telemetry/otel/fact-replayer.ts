@@ -62,8 +62,13 @@ export class FactReplayer {
   readonly #ids: ScriptedIds;
   readonly #onError: (method: string, errorType: string) => void;
   readonly #requests = new Map<number, OtelRequestTelemetry>();
-  /** Requests ended lately, oldest first (bounded), for facts recorded after their end. */
-  readonly #recent = new Map<number, OtelRequestTelemetry>();
+  /**
+   * Requests ended in this batch and the one before, for facts recorded after their end: the end
+   * hands its batch over within 20 ms, so a late fact comes in the same batch or the next. Only two
+   * batches' worth, so that ended spans are not kept alive after their export.
+   */
+  #recent = new Map<number, OtelRequestTelemetry>();
+  #older = new Map<number, OtelRequestTelemetry>();
   readonly #turns = new Map<number, TurnTelemetry>();
   /** A request's turns not ended yet, so that its end forgets them. */
   readonly #turnsOf = new Map<number, Set<number>>();
@@ -77,6 +82,10 @@ export class FactReplayer {
 
   /** Applies one batch; an entry that throws is counted and skipped, the rest still applied. */
   apply(facts: readonly unknown[]): void {
+    const older = this.#older;
+    older.clear();
+    this.#older = this.#recent;
+    this.#recent = older;
     let i = 0;
     while (i < facts.length) {
       const op = facts[i] as number;
@@ -96,7 +105,7 @@ export class FactReplayer {
     if (op === F_START) return this.#start(id, f[i + 3] as StartFacts);
     if (op === F_TELEMETRY_ERROR) return this.#onError(f[i + 3] as string, f[i + 4] as string);
     if (op >= F_TURN_EVENT && op <= F_TURN_END) return this.#turn(op, id, f, i);
-    const request = this.#requests.get(id) ?? this.#recent.get(id);
+    const request = this.#requests.get(id) ?? this.#recent.get(id) ?? this.#older.get(id);
     if (request === undefined) return;
     switch (op) {
       case F_OPERATION:
@@ -123,7 +132,6 @@ export class FactReplayer {
         this.#requests.delete(id);
         // A hook may still report after the end (a WebSocket's closing poll): its metrics count.
         this.#recent.set(id, request);
-        if (this.#recent.size > RECENT) this.#recent.delete(this.#recent.keys().next().value as number);
         for (const turn of this.#turnsOf.get(id) ?? EMPTY) {
           this.#turns.delete(turn);
           this.#requestOf.delete(turn);
@@ -230,8 +238,6 @@ export class FactReplayer {
 }
 
 const EMPTY: ReadonlySet<number> = new Set();
-/** Ended requests kept for late facts. */
-const RECENT = 4096;
 
 /** The frame's bytes stayed on the relay's thread; a completed event from a frame says so by having one. */
 const FROM_FRAME = new Uint8Array(0);
