@@ -99,7 +99,10 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
     log,
   };
-  const runtime = startTelemetry(telemetryConfig);
+  // Only the in-process mode loads the SDK on this thread (see TelemetryConfig.startPipeline).
+  const runtime = startTelemetry(
+    telemetryConfig.thread === 'off' && !telemetryConfig.disabled ? { ...telemetryConfig, startPipeline: (await import('../telemetry/otel/telemetry-pipeline.js')).startPipeline } : telemetryConfig,
+  );
   const metricsPort = values['metrics-port'] as number | undefined;
   const summary = new SummaryRecorder('proxy');
   const summaryFile = values['summary-file'] as string | undefined;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { METRICS, type MetricSpec } from '../../src/telemetry/otel/instruments.js';
-import { prometheusName } from '../../src/telemetry/otel/prometheus-handler.js';
+import { prometheusName } from '../../src/telemetry/otel/prometheus-text.js';
 import { freePort, startPrometheus } from '../helpers/prometheus.js';
 import { protobufStrings, startOtlpGrpcReceiver, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { type RunningCli, stoppedBy } from './cli.js';

@@ -3,6 +3,7 @@ import { DataPointType, MetricReader, type Histogram } from '@opentelemetry/sdk-
 import { createProxy } from '../../src/cli/create-proxy.js';
 import type { ProxyServer } from '../../src/proxy/server.js';
 import { startTelemetry, type TelemetryConfig, type TelemetryRuntime } from '../../src/telemetry/otel/sdk.js';
+import { startPipeline } from '../../src/telemetry/otel/telemetry-pipeline.js';
 import type { TraceDetail } from '../../src/telemetry/otel/otel-telemetry.js';
 
 /** A reader that collects only when asked (the runtime gives it modeltap's metrics). */
@@ -53,6 +54,7 @@ export function otelKit(
     spanExporter: exporter,
     metricReaders: [reader],
     thread: telemetryThreadMode(),
+    startPipeline,
     ...(options.threadOptions ? { threadOptions: options.threadOptions } : {}),
     ...(options.log ? { log: options.log } : {}),
   });

@@ -1,5 +1,5 @@
 import { METRICS, type MetricSpec } from './instruments.js';
-import { prometheusName } from './prometheus-handler.js';
+import { prometheusName } from './prometheus-text.js';
 
 /** The README's metric table rows, one per catalogue metric (a test keeps the README equal to it). */
 export function metricCatalogueRows(): string[] {

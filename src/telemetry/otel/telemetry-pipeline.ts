@@ -26,7 +26,7 @@ import {
 import { FactReplayer } from './fact-replayer.js';
 import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
-import { prometheusText } from './prometheus-handler.js';
+import { prometheusText } from './prometheus-text.js';
 import { createOtelTelemetry, ScriptedIds, type TraceDetail } from './otel-telemetry.js';
 
 /** What the telemetry pipeline is built from: modeltap's choices; the SDK reads the OTEL_* variables itself. */
