@@ -73,6 +73,8 @@ interface Measured {
   readonly cpuMs: number;
   /** Of `cpuMs`, what ran on other threads than the main ones (for Node: V8's GC and compiler helpers). */
   readonly otherThreadsCpuMs: number;
+  /** Of `otherThreadsCpuMs`, the telemetry thread's. */
+  readonly telemetryThreadCpuMs: number;
   readonly peakRssMb: number;
   readonly simCpuMs: number;
   readonly simElu: number;
@@ -92,6 +94,29 @@ function cpuMsOf(pids: readonly number[], main = false): number {
       ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
       // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** CPU ms of the processes' telemetry threads (named `modeltap-telemetry`, which Linux cuts to 15 characters). */
+function telemetryThreadCpuMsOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('modeltap-teleme')) continue;
+        const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // gone
+      }
     }
   }
   return (ticks * 1000) / CLK_TCK;
@@ -213,6 +238,7 @@ async function simStats(simUrl: string): Promise<{ cpuMs: number; eventLoopUtili
 async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: string, env: Record<string, string | undefined>): Promise<Measured> {
   const cpuBefore = cpuMsOf(target.pids);
   const mainBefore = cpuMsOf(target.pids, true);
+  const telemetryBefore = telemetryThreadCpuMsOf(target.pids);
   const simBefore = await simStats(simUrl);
   // A new window for this run: what the loop went through before it (start-up, other runs) is not its.
   if (target.eventLoopUrl !== undefined) await eventLoopWindow(`${target.eventLoopUrl}?reset=1`);
@@ -228,6 +254,7 @@ async function measure(repo: string, target: Target, spec: LoadSpec, simUrl: str
     result,
     cpuMs,
     otherThreadsCpuMs: cpuMs - (cpuMsOf(target.pids, true) - mainBefore),
+    telemetryThreadCpuMs: telemetryThreadCpuMsOf(target.pids) - telemetryBefore,
     peakRssMb: peak,
     simCpuMs: simAfter.cpuMs - simBefore.cpuMs,
     simElu: simAfter.eventLoopUtilization,
@@ -254,6 +281,8 @@ interface Row {
   otherThreadsCpuPer1000: number;
   /** The main thread's (the relay's) share of `cpuPer1000`. */
   mainThreadCpuPer1000: number;
+  /** The telemetry thread's share of `otherThreadsCpuPer1000`. */
+  telemetryThreadCpuPer1000: number;
   /** The relay's event-loop delay: p99 of the worst round, and the largest, ms. */
   loopP99Ms: number;
   loopMaxMs: number;
@@ -355,6 +384,7 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
           cpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs, 0) / requests) * 1000,
           otherThreadsCpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.otherThreadsCpuMs, 0) / requests) * 1000,
           mainThreadCpuPer1000: target.pids.length === 0 ? Number.NaN : (ms.reduce((a, m) => a + m.cpuMs - m.otherThreadsCpuMs, 0) / requests) * 1000,
+          telemetryThreadCpuPer1000: target.name === TARGET_NAMES.full ? (ms.reduce((a, m) => a + m.telemetryThreadCpuMs, 0) / requests) * 1000 : Number.NaN,
           loopP99Ms: target.eventLoopUrl === undefined ? Number.NaN : Math.max(...ms.map((m) => m.eventLoop?.p99Ms ?? Number.NaN)),
           loopMaxMs: target.eventLoopUrl === undefined ? Number.NaN : Math.max(...ms.map((m) => m.eventLoop?.maxMs ?? Number.NaN)),
           peakRssMb: target.pids.length === 0 ? Number.NaN : Math.max(...ms.map((m) => m.peakRssMb)),
@@ -368,11 +398,11 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
       const table = [
         `### ${scenario.name}: ${scenario.what}`,
         '',
-        '| target | req/s | errors | TTFE p50 / p99 ms | added TTFE p50 / p99 ms | event p50 / p99 ms | added event p99 ms | CPU ms / 1k req: all / other threads | relay thread CPU ms / 1k req | relay event-loop delay p99 / max ms | peak RSS MB | client CPU % / ELU | sim CPU % |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| target | req/s | errors | TTFE p50 / p99 ms | added TTFE p50 / p99 ms | event p50 / p99 ms | added event p99 ms | CPU ms / 1k req: all / other threads | relay thread CPU ms / 1k req | telemetry thread CPU ms / 1k req | relay event-loop delay p99 / max ms | peak RSS MB | client CPU % / ELU | sim CPU % |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...rows.map(
           (r) =>
-            `| ${r.target} | ${fmt(r.rps, 0)} | ${r.errors} | ${fmt(r.ttfeP50, 3)} / ${fmt(r.ttfeP99, 3)} | ${fmt(r.addedTtfeP50, 3)} / ${fmt(r.addedTtfeP99, 3)} | ${fmt(r.eventP50, 3)} / ${fmt(r.eventP99, 3)} | ${fmt(r.addedEventP99, 3)} | ${fmt(r.cpuPer1000, 0)} / ${fmt(r.otherThreadsCpuPer1000, 0)} | ${fmt(r.mainThreadCpuPer1000, 0)} | ${fmt(r.loopP99Ms, 2)} / ${fmt(r.loopMaxMs, 2)} | ${fmt(r.peakRssMb, 0)} | ${fmt(r.clientCpuPct, 0)} / ${fmt(r.clientElu, 2)} | ${fmt(r.simCpuPct, 0)} |`,
+            `| ${r.target} | ${fmt(r.rps, 0)} | ${r.errors} | ${fmt(r.ttfeP50, 3)} / ${fmt(r.ttfeP99, 3)} | ${fmt(r.addedTtfeP50, 3)} / ${fmt(r.addedTtfeP99, 3)} | ${fmt(r.eventP50, 3)} / ${fmt(r.eventP99, 3)} | ${fmt(r.addedEventP99, 3)} | ${fmt(r.cpuPer1000, 0)} / ${fmt(r.otherThreadsCpuPer1000, 0)} | ${fmt(r.mainThreadCpuPer1000, 0)} | ${fmt(r.telemetryThreadCpuPer1000, 0)} | ${fmt(r.loopP99Ms, 2)} / ${fmt(r.loopMaxMs, 2)} | ${fmt(r.peakRssMb, 0)} | ${fmt(r.clientCpuPct, 0)} / ${fmt(r.clientElu, 2)} | ${fmt(r.simCpuPct, 0)} |`,
         ),
         '',
       ].join('\n');
@@ -384,7 +414,7 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
     return writeReport(options.out, '# modeltap overhead benchmark', [
       `Generated by \`npm run bench:overhead\` on ${new Date().toISOString().slice(0, 10)}: ${options.rounds} rounds × ${options.seconds} s per target and scenario, targets alternated round by round, on this machine (${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores, Node ${process.version}).`,
       'Latencies are one-way from the simulator\'s monotonic send stamps; "added" is the paired difference against the direct run of the same round (median over rounds).',
-      'CPU and RSS are the proxy process\'s own (nginx: master and worker); CPU is given for all its threads and, of that, for those other than the main one (for Node: V8\'s garbage collector and compiler helpers, libuv\'s pool); the relay thread is the main one (all minus other threads: where the relay and, today, telemetry run). The relay\'s event-loop delay is modeltap\'s own (`--event-loop-stats`, sampled every 10 ms, a new window per run): the p99 of the worst round and the largest delay seen, so that blocks of the event loop (a batch export inside a span\'s end) are visible. The Node processes start afresh for each scenario, so its peak RSS is its own. The client and simulator columns show they were not the bottleneck.',
+      'CPU and RSS are the proxy process\'s own (nginx: master and worker); CPU is given for all its threads and, of that, for those other than the main one (for Node: V8\'s garbage collector and compiler helpers, libuv\'s pool); the relay thread is the main one (all minus other threads: the relay, and with telemetry the recording of its facts); the telemetry thread (`modeltap-telemetry`, where the OpenTelemetry SDK builds and exports spans and metrics) is one of the other threads, and shown on its own. The relay\'s event-loop delay is modeltap\'s own (`--event-loop-stats`, sampled every 10 ms, a new window per run): the p99 of the worst round and the largest delay seen, so that blocks of the event loop (a batch export inside a span\'s end) are visible. The Node processes start afresh for each scenario, so its peak RSS is its own. The client and simulator columns show they were not the bottleneck.',
       '"Node floor" is the least a relay on modeltap\'s stack can do (`node:http`, undici `request()`, `ws`; no routing, parsing, retries or telemetry: `bench/floor-proxy.ts`): the gap between it and nginx is the stack\'s, the gap between it and modeltap is modeltap\'s.',
     ], verdicts === '' ? sections : [verdicts, ...sections]);
   } finally {

@@ -17,6 +17,10 @@ export interface TargetRow {
   readonly peakRssMb: number;
   /** Requests/s of each round, in round order (to show how far the rounds spread). */
   readonly roundRps?: readonly number[];
+  /** The relay thread's (the main thread's) CPU ms per 1,000 requests. */
+  readonly mainThreadCpuPer1000?: number;
+  /** The relay's largest event-loop delay, ms. */
+  readonly loopMaxMs?: number;
 }
 
 type Role = keyof typeof TARGET_NAMES;
@@ -53,6 +57,42 @@ const GOALS: readonly Goal[] = [
   },
   { label: 'peak RSS', scenario: 'sse-c256', value: field('peakRssMb'), unit: 'MB', digits: 0, limit: 150, kind: 'max' },
 ];
+
+/** A goal of full telemetry against telemetry off in one scenario (issue 19's acceptance list). */
+interface RelativeGoal {
+  readonly label: string;
+  /** Scenarios it is checked in: each gets a row. */
+  readonly scenarios: readonly string[];
+  readonly value: (row: TargetRow) => number;
+  readonly unit: string;
+  readonly digits: number;
+  /** `ratio`: full ≤ off × limit; `sum`: full ≤ off + limit. */
+  readonly kind: 'ratio' | 'sum';
+  readonly limit: number;
+}
+
+const ALL_SCENARIOS = ['sse-c1', 'sse-c64', 'json-c32', 'sse-c256', 'ws-c8'];
+
+/** Issue 19's acceptance list: the telemetry thread must keep full telemetry close to telemetry off on the relay's side. */
+const RELATIVE_GOALS: readonly RelativeGoal[] = [
+  { label: 'relay-thread CPU per request', scenarios: ALL_SCENARIOS, value: (r) => r.mainThreadCpuPer1000 ?? Number.NaN, unit: 'ms / 1k', digits: 0, kind: 'ratio', limit: 1.15 },
+  { label: 'relay event-loop delay, max', scenarios: ['sse-c1'], value: (r) => r.loopMaxMs ?? Number.NaN, unit: 'ms', digits: 2, kind: 'sum', limit: 1 },
+  { label: 'added time to first event p99 against off', scenarios: ['sse-c1'], value: (r) => r.addedTtfeP99, unit: 'ms', digits: 2, kind: 'sum', limit: 0.2 },
+  { label: 'added per-event latency p99 against off', scenarios: ['sse-c1'], value: (r) => r.addedEventP99, unit: 'ms', digits: 2, kind: 'sum', limit: 0.2 },
+  { label: 'peak RSS against off', scenarios: ['sse-c256'], value: (r) => r.peakRssMb, unit: 'MB', digits: 0, kind: 'sum', limit: 25 },
+];
+
+/** The row of one relative goal in one scenario, or undefined without both targets. */
+function relativeLine(goal: RelativeGoal, scenario: string, full: TargetRow | undefined, off: TargetRow | undefined): string | undefined {
+  if (full === undefined || off === undefined) return undefined;
+  const a = goal.value(full);
+  const b = goal.value(off);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return undefined;
+  const ok = goal.kind === 'ratio' ? a <= b * goal.limit : a <= b + goal.limit;
+  const relation = goal.kind === 'ratio' ? `${(a / b).toFixed(2)} × off` : `off ${a - b >= 0 ? '+' : '−'} ${Math.abs(a - b).toFixed(goal.digits)} ${goal.unit}`;
+  const target = goal.kind === 'ratio' ? `≤ ${goal.limit} × off` : `≤ off + ${goal.limit} ${goal.unit}`;
+  return `| ${goal.label} (${scenario}) | ${show(a, goal.digits, goal.unit)} (${relation}) | ${show(b, goal.digits, goal.unit)} | | | ${target} | ${ok ? 'met' : '**not met**'} |`;
+}
 
 const show = (n: number, digits: number, unit: string): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ${unit}` : '–');
 
@@ -112,13 +152,20 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
     const cell = Number.isFinite(change) ? `${percent(change)} %${spread}` : '–';
     lines.push(`| throughput, full telemetry against off (${scenario}) | ${cell} | | | | ≥ −15 % | ${verdict(change, -15, 'min')} |`);
   }
+  for (const goal of RELATIVE_GOALS) {
+    for (const scenario of goal.scenarios) {
+      const rows = byRole(scenario);
+      const line = relativeLine(goal, scenario, rows?.get('full'), rows?.get('off'));
+      if (line !== undefined) lines.push(line);
+    }
+  }
   if (lines.length === 0) return '';
   const errors = [...results.values()].flat().reduce((n, r) => n + r.errors, 0);
   lines.push(`| errors, every scenario and target | ${errors} | | | | 0 | ${errors === 0 ? 'met' : '**not met**'} |`);
   return [
     '### Targets',
     '',
-    'The performance issue\'s acceptance list, for modeltap with full telemetry; the other columns show the same number for telemetry off, the Node floor and nginx.',
+    'The performance issues\' acceptance lists (#6 absolute, #19 against telemetry off), for modeltap with full telemetry; the other columns show the same number for telemetry off, the Node floor and nginx.',
     '',
     '| target | full telemetry | telemetry off | Node floor | nginx | goal | verdict (full telemetry) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',

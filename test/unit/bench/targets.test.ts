@@ -67,4 +67,28 @@ describe('targetsSection', () => {
     const report = targetsSection(new Map([['json-c32', [row(TARGET_NAMES.off), row(TARGET_NAMES.full)]]]));
     expect(lineOf(report, "requests/s, share of nginx's (json-c32)")).toBe("| requests/s, share of nginx's (json-c32) | – | – | – | – | ≥ 50 % | – |");
   });
+
+  it('checks issue 19 against telemetry off: relay CPU as a ratio, loop delay, p99s and RSS as a difference', () => {
+    const report = targetsSection(
+      new Map([
+        [
+          'sse-c1',
+          [
+            row(TARGET_NAMES.off, { mainThreadCpuPer1000: 460, loopMaxMs: 10, addedTtfeP99: 1.9, addedEventP99: 0.8 }),
+            row(TARGET_NAMES.full, { mainThreadCpuPer1000: 529, loopMaxMs: 11.5, addedTtfeP99: 2.05, addedEventP99: 1.2 }),
+          ],
+        ],
+        ['json-c32', [row(TARGET_NAMES.off, { mainThreadCpuPer1000: 138 }), row(TARGET_NAMES.full, { mainThreadCpuPer1000: 173 })]],
+        ['sse-c256', [row(TARGET_NAMES.off, { peakRssMb: 300 }), row(TARGET_NAMES.full, { peakRssMb: 320 })]],
+      ]),
+    );
+    expect(lineOf(report, 'relay-thread CPU per request (sse-c1)')).toBe('| relay-thread CPU per request (sse-c1) | 529 ms / 1k (1.15 × off) | 460 ms / 1k | | | ≤ 1.15 × off | met |');
+    expect(lineOf(report, 'relay-thread CPU per request (json-c32)')).toMatch(/\(1\.25 × off\) .*\*\*not met\*\* \|$/);
+    expect(lineOf(report, 'relay event-loop delay, max (sse-c1)')).toBe('| relay event-loop delay, max (sse-c1) | 11.50 ms (off + 1.50 ms) | 10.00 ms | | | ≤ off + 1 ms | **not met** |');
+    expect(lineOf(report, 'added time to first event p99 against off (sse-c1)')).toMatch(/\(off \+ 0\.15 ms\) .*\| met \|$/);
+    expect(lineOf(report, 'added per-event latency p99 against off (sse-c1)')).toMatch(/\*\*not met\*\* \|$/);
+    expect(lineOf(report, 'peak RSS against off (sse-c256)')).toBe('| peak RSS against off (sse-c256) | 320 MB (off + 20 MB) | 300 MB | | | ≤ off + 25 MB | met |');
+    // No relay CPU measured (an older report's rows): no row rather than a wrong verdict.
+    expect(lineOf(report, 'relay-thread CPU per request (sse-c64)')).toBe('');
+  });
 });
