@@ -1,0 +1,62 @@
+/** One request as the store keeps it: a model operation in full, another request briefly (`kind: 'other'`). */
+export interface OperationRow {
+  readonly kind: 'model' | 'other';
+  /** Epoch milliseconds: arrival, upstream send, response head, first event, end. */
+  readonly arrivalMs: number;
+  readonly sentMs: number | null;
+  readonly headMs: number | null;
+  readonly firstEventMs: number | null;
+  readonly endMs: number;
+  readonly method: string;
+  readonly route: string | null;
+  readonly path: string;
+  /** `http_sse`, `http_json`, `websocket`, or null before a head. */
+  readonly transport: string | null;
+  /** `responses` or `chat_completions` for a model operation. */
+  readonly api: string | null;
+  readonly stream: boolean | null;
+  readonly requestModel: string | null;
+  readonly responseModel: string | null;
+  readonly status: number | null;
+  readonly errorType: string | null;
+  /** Upstream attempts after the first. */
+  readonly retries: number;
+  readonly authRecoveries: number;
+  /** Milliseconds: time to first chunk (from arrival), whole duration, modeltap's own share, the upstream's. */
+  readonly ttfcMs: number | null;
+  readonly durationMs: number;
+  readonly overheadMs: number | null;
+  readonly upstreamMs: number | null;
+  readonly inputTokens: number | null;
+  readonly cachedInputTokens: number | null;
+  readonly outputTokens: number | null;
+  readonly reasoningTokens: number | null;
+  readonly totalTokens: number | null;
+  readonly responseId: string | null;
+  readonly serviceTier: string | null;
+  /** Codex's session (conversation) and turn ids, request kind and originator, when it sent them. */
+  readonly conversationId: string | null;
+  readonly turnId: string | null;
+  readonly requestKind: string | null;
+  readonly originator: string | null;
+  readonly traceId: string | null;
+  readonly spanId: string | null;
+  /** Events seen in all; `events` holds at most the first {@link MAX_EVENTS}. */
+  readonly eventCount: number;
+  readonly events: readonly EventRow[];
+  /** Prompts and outputs as JSON, only with content capture on. */
+  readonly content: string | null;
+}
+
+/** One SSE event or WebSocket frame of an operation. */
+export interface EventRow {
+  /** The event's type (`response.output_text.delta`, …), as the metrics classify it. */
+  readonly kind: string;
+  /** Milliseconds after the upstream send (after arrival when nothing was sent). */
+  readonly offsetMs: number;
+  readonly bytes: number;
+  readonly ok: boolean;
+}
+
+/** How many events of one operation the store keeps (the rest are counted). */
+export const MAX_EVENTS = 2000;

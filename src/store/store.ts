@@ -1,0 +1,485 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './store-schema.js';
+
+/** Where the store lives: a file, or `:memory:` (kept only while the process runs). */
+export type StoreLocation = string;
+
+/** How a {@link Store} is opened. */
+export interface StoreOptions {
+  /** Rows older than this are deleted by {@link Store.enforceLimits}. Default 7 days. */
+  readonly retentionMs?: number;
+  /** The database's size beyond which the oldest rows are deleted. Default 512 MiB. */
+  readonly maxBytes?: number;
+  /** Told one line when the store starts failing, and when it works again. Default: not logged. */
+  readonly log?: (line: string) => void;
+  /** For tests: SQLite's own page limit, so that a write finds the "disk" full. */
+  readonly maxPageCount?: number;
+}
+
+/** Why the store is not working; null while it works. */
+export type StoreFault = null | { readonly code: StoreFaultCode; readonly message: string };
+
+/** Stable codes of a store's failures. */
+export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newer_schema' | 'store_full' | 'store_locked' | 'store_write_failed';
+
+/** What {@link Store.listOperations} filters by; every field optional, all given ones must hold. */
+export interface OperationFilter {
+  /** Rows with an id below this (the previous page's `next`). */
+  readonly before?: number;
+  /** At most this many rows (1 to 500). Default 100. */
+  readonly limit?: number;
+  /** The request or response model. */
+  readonly model?: string;
+  readonly route?: string;
+  readonly status?: number;
+  /** An error type, or `any` for every failed request. */
+  readonly error?: string;
+  readonly conversation?: string;
+  /** Arrival at or after / before, epoch ms. */
+  readonly since?: number;
+  readonly until?: number;
+  /** A response, trace, conversation or turn id, matched exactly. */
+  readonly search?: string;
+}
+
+/** A stored operation as read back: its row id beside the row. */
+export type StoredOperation = Omit<OperationRow, 'events'> & { readonly id: number };
+
+/** A Codex session's (conversation's) totals. */
+export interface ConversationSummary {
+  readonly conversationId: string;
+  readonly operations: number;
+  readonly errors: number;
+  readonly firstArrivalMs: number;
+  readonly lastEndMs: number;
+  readonly durationMs: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly totalTokens: number;
+  /** The newest operation's id: the key of the next page. */
+  readonly lastId: number;
+}
+
+const DAY_MS = 86_400_000;
+const COLUMNS = [
+  'kind',
+  'arrival_ms',
+  'sent_ms',
+  'head_ms',
+  'first_event_ms',
+  'end_ms',
+  'method',
+  'route',
+  'path',
+  'transport',
+  'api',
+  'stream',
+  'request_model',
+  'response_model',
+  'status',
+  'error_type',
+  'retries',
+  'auth_recoveries',
+  'ttfc_ms',
+  'duration_ms',
+  'overhead_ms',
+  'upstream_ms',
+  'input_tokens',
+  'cached_input_tokens',
+  'output_tokens',
+  'reasoning_tokens',
+  'total_tokens',
+  'response_id',
+  'service_tier',
+  'conversation_id',
+  'turn_id',
+  'request_kind',
+  'originator',
+  'trace_id',
+  'span_id',
+  'event_count',
+  'content',
+] as const;
+
+/** SQLite's primary result codes the store tells apart (the low byte of an extended code). */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+const SQLITE_CORRUPT = 11;
+const SQLITE_FULL = 13;
+const SQLITE_NOTADB = 26;
+
+function sqliteCode(error: unknown): number | undefined {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' ? code & 0xff : undefined;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A store fault from an error SQLite (or the file system) raised. */
+function faultOf(error: unknown, writing: boolean): NonNullable<StoreFault> {
+  const code = sqliteCode(error);
+  const message = messageOf(error);
+  if (code === SQLITE_FULL) return { code: 'store_full', message };
+  if (code === SQLITE_BUSY || code === SQLITE_LOCKED) return { code: 'store_locked', message };
+  if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB) return { code: 'store_corrupt', message };
+  return { code: writing ? 'store_write_failed' : 'store_unavailable', message };
+}
+
+/**
+ * modeltap's request store over `node:sqlite` (WAL, one connection, writes batched in one
+ * transaction each). A store that cannot be opened or written never throws at its caller: the rows
+ * are dropped and counted ({@link Store.dropped}), its fault is readable ({@link Store.fault}), and
+ * one line is logged when it starts failing and one when it works again.
+ */
+export class Store {
+  readonly location: StoreLocation;
+  /** Rows written since it opened. */
+  written = 0;
+  /** Rows dropped because the store was failing. */
+  dropped = 0;
+  readonly #options: StoreOptions;
+  #db: DatabaseSync | undefined;
+  #fault: StoreFault = null;
+  #insertOperation: StatementSync | undefined;
+  #insertEvent: StatementSync | undefined;
+
+  constructor(location: StoreLocation, options: StoreOptions = {}) {
+    this.location = location;
+    this.#options = options;
+    try {
+      this.#db = openDatabase(location, options);
+      this.#insertOperation = this.#db.prepare(`INSERT INTO operations (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+      this.#insertEvent = this.#db.prepare('INSERT INTO events (operation_id, seq, kind, offset_ms, bytes, ok) VALUES (?, ?, ?, ?, ?, ?)');
+    } catch (error) {
+      try {
+        this.#db?.close();
+      } catch {
+        // already unusable
+      }
+      this.#db = undefined;
+      this.#setFault(error instanceof NewerSchemaError ? { code: 'store_newer_schema', message: error.message } : faultOf(error, false));
+    }
+  }
+
+  /** Why the store is failing, or null. A store that could not be opened stays failed. */
+  get fault(): StoreFault {
+    return this.#fault;
+  }
+
+  /** Whether the database is open (it may still fail a write). */
+  get open(): boolean {
+    return this.#db !== undefined;
+  }
+
+  /** Writes `rows` in one transaction; a failure drops and counts them all. Returns how many were written. */
+  write(rows: readonly OperationRow[]): number {
+    if (rows.length === 0) return 0;
+    const db = this.#db;
+    const insert = this.#insertOperation;
+    const insertEvent = this.#insertEvent;
+    if (db === undefined || insert === undefined || insertEvent === undefined) {
+      this.dropped += rows.length;
+      return 0;
+    }
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const row of rows) {
+          const id = insert.run(...valuesOf(row)).lastInsertRowid;
+          const events = row.events.length > MAX_EVENTS ? row.events.slice(0, MAX_EVENTS) : row.events;
+          for (let seq = 0; seq < events.length; seq++) {
+            const e = events[seq] as EventRow;
+            insertEvent.run(id, seq, e.kind, e.offsetMs, e.bytes, e.ok ? 1 : 0);
+          }
+        }
+        db.exec('COMMIT');
+      } catch (error) {
+        rollback(db);
+        throw error;
+      }
+    } catch (error) {
+      this.dropped += rows.length;
+      this.#setFault(faultOf(error, true));
+      return 0;
+    }
+    this.written += rows.length;
+    this.#setFault(null);
+    return rows.length;
+  }
+
+  /**
+   * Deletes what is older than the retention, then the oldest rows while the database is larger
+   * than its limit, and gives the freed pages back to the file system. Runs between batches.
+   */
+  enforceLimits(nowMs: number = Date.now()): { readonly deleted: number } {
+    const db = this.#db;
+    if (db === undefined) return { deleted: 0 };
+    let deleted = 0;
+    try {
+      const retentionMs = this.#options.retentionMs ?? 7 * DAY_MS;
+      deleted += Number(db.prepare('DELETE FROM operations WHERE arrival_ms < ?').run(nowMs - retentionMs).changes);
+      const maxBytes = this.#options.maxBytes ?? 512 * 1024 * 1024;
+      // Each round deletes the oldest tenth (at least 100 rows), so a store far over its limit gets
+      // under it in a few rounds without one huge transaction.
+      for (let round = 0; round < 50 && usedBytes(db) > maxBytes; round++) {
+        const count = Number((db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n);
+        if (count === 0) break;
+        const batch = Math.max(100, Math.ceil(count / 10));
+        deleted += Number(db.prepare('DELETE FROM operations WHERE id IN (SELECT id FROM operations ORDER BY id LIMIT ?)').run(batch).changes);
+      }
+      if (deleted > 0) {
+        db.exec('PRAGMA incremental_vacuum');
+        db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      }
+    } catch (error) {
+      this.#setFault(faultOf(error, true));
+    }
+    return { deleted };
+  }
+
+  /** The database's size in bytes without its free pages (0 when it is not open). */
+  sizeBytes(): number {
+    return this.#db === undefined ? 0 : usedBytes(this.#db);
+  }
+
+  /** Operations newest first, with the id to pass as `before` for the next page (null on the last). */
+  listOperations(filter: OperationFilter = {}): { readonly operations: StoredOperation[]; readonly next: number | null } {
+    const db = this.#db;
+    if (db === undefined) return { operations: [], next: null };
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, ...values: (string | number)[]): void => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (filter.before !== undefined) add('id < ?', filter.before);
+    if (filter.model !== undefined) add('(request_model = ? OR response_model = ?)', filter.model, filter.model);
+    if (filter.route !== undefined) add('route = ?', filter.route);
+    if (filter.status !== undefined) add('status = ?', filter.status);
+    if (filter.error === 'any') add('error_type IS NOT NULL');
+    else if (filter.error !== undefined) add('error_type = ?', filter.error);
+    if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
+    if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
+    if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
+    if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
+    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
+    const sql = `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = db.prepare(sql).all(...params, limit + 1) as Record<string, unknown>[];
+    const page = rows.slice(0, limit).map(storedOf);
+    return { operations: page, next: rows.length > limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  /** One operation with its stored events, or undefined. */
+  getOperation(id: number): (StoredOperation & { readonly events: EventRow[] }) | undefined {
+    const db = this.#db;
+    if (db === undefined) return undefined;
+    const row = db.prepare(`SELECT id, ${COLUMNS.join(', ')} FROM operations WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    if (row === undefined) return undefined;
+    const events = (db.prepare('SELECT kind, offset_ms, bytes, ok FROM events WHERE operation_id = ? ORDER BY seq').all(id) as Record<string, unknown>[]).map((e) => ({
+      kind: e['kind'] as string,
+      offsetMs: e['offset_ms'] as number,
+      bytes: e['bytes'] as number,
+      ok: e['ok'] === 1,
+    }));
+    return { ...storedOf(row), events };
+  }
+
+  /** Conversations (Codex sessions) by their latest operation, newest first. */
+  listConversations(filter: { readonly before?: number; readonly limit?: number } = {}): { readonly conversations: ConversationSummary[]; readonly next: number | null } {
+    const db = this.#db;
+    if (db === undefined) return { conversations: [], next: null };
+    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
+    const rows = db
+      .prepare(
+        `SELECT conversation_id, max(id) AS last_id, count(*) AS operations, sum(error_type IS NOT NULL) AS errors, min(arrival_ms) AS first_arrival_ms,
+           max(end_ms) AS last_end_ms, sum(duration_ms) AS duration_ms, total(input_tokens) AS input_tokens, total(output_tokens) AS output_tokens, total(total_tokens) AS total_tokens
+         FROM operations WHERE conversation_id IS NOT NULL GROUP BY conversation_id ${filter.before === undefined ? '' : 'HAVING max(id) < ?'} ORDER BY last_id DESC LIMIT ?`,
+      )
+      .all(...(filter.before === undefined ? [] : [filter.before]), limit + 1) as Record<string, unknown>[];
+    const page = rows.slice(0, limit).map((r) => ({
+      conversationId: r['conversation_id'] as string,
+      operations: Number(r['operations']),
+      errors: Number(r['errors']),
+      firstArrivalMs: r['first_arrival_ms'] as number,
+      lastEndMs: r['last_end_ms'] as number,
+      durationMs: r['duration_ms'] as number,
+      inputTokens: Number(r['input_tokens']),
+      outputTokens: Number(r['output_tokens']),
+      totalTokens: Number(r['total_tokens']),
+      lastId: Number(r['last_id']),
+    }));
+    return { conversations: page, next: rows.length > limit ? (page.at(-1)?.lastId ?? null) : null };
+  }
+
+  /** Closes the database (idempotent). */
+  close(): void {
+    const db = this.#db;
+    this.#db = undefined;
+    try {
+      db?.close();
+    } catch {
+      // closing is best effort
+    }
+  }
+
+  #setFault(fault: StoreFault): void {
+    const before = this.#fault;
+    this.#fault = fault;
+    if (fault === null) {
+      if (before !== null) this.#options.log?.(`modeltap: the store ${this.location} works again`);
+    } else if (before?.code !== fault.code) {
+      this.#options.log?.(`modeltap: the store ${this.location} failed (${fault.code}: ${fault.message}); requests are still relayed, their rows are dropped and counted`);
+    }
+  }
+}
+
+class NewerSchemaError extends Error {}
+
+function usedBytes(db: DatabaseSync): number {
+  const page = db.prepare('SELECT page_count - freelist_count AS pages, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()').get() as { pages: number; page_size: number };
+  return page.pages * page.page_size;
+}
+
+function openDatabase(location: StoreLocation, options: StoreOptions): DatabaseSync {
+  if (location !== ':memory:') {
+    mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+    // Created with 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    if (!existsSync(location)) closeSync(openSync(location, 'a', 0o600));
+    chmodSync(location, 0o600);
+  }
+  const db = new DatabaseSync(location);
+  try {
+    db.exec('PRAGMA busy_timeout = 2000');
+    // Before the first table: only then does SQLite set it. Freed pages can then be given back.
+    db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+    if (location !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec('PRAGMA foreign_keys = ON');
+    if (options.maxPageCount !== undefined) db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Brings the schema up to {@link SCHEMA_VERSION}, each migration in its own transaction. */
+function migrate(db: DatabaseSync): void {
+  const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+  if (version > SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${SCHEMA_VERSION})`);
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      // Another process may have migrated while this one waited for the lock.
+      const now = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+      if (now === v) {
+        for (const statement of MIGRATIONS[v] ?? []) db.exec(statement);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      rollback(db);
+      throw error;
+    }
+  }
+}
+
+/** Rolls back what is open; SQLite may have rolled back already (a full disk does). */
+function rollback(db: DatabaseSync): void {
+  try {
+    if (db.isTransaction) db.exec('ROLLBACK');
+  } catch {
+    // nothing left to undo
+  }
+}
+
+function valuesOf(r: OperationRow): (string | number | null)[] {
+  return [
+    r.kind,
+    r.arrivalMs,
+    r.sentMs,
+    r.headMs,
+    r.firstEventMs,
+    r.endMs,
+    r.method,
+    r.route,
+    r.path,
+    r.transport,
+    r.api,
+    r.stream === null ? null : r.stream ? 1 : 0,
+    r.requestModel,
+    r.responseModel,
+    r.status,
+    r.errorType,
+    r.retries,
+    r.authRecoveries,
+    r.ttfcMs,
+    r.durationMs,
+    r.overheadMs,
+    r.upstreamMs,
+    r.inputTokens,
+    r.cachedInputTokens,
+    r.outputTokens,
+    r.reasoningTokens,
+    r.totalTokens,
+    r.responseId,
+    r.serviceTier,
+    r.conversationId,
+    r.turnId,
+    r.requestKind,
+    r.originator,
+    r.traceId,
+    r.spanId,
+    r.eventCount,
+    r.content,
+  ];
+}
+
+function storedOf(r: Record<string, unknown>): StoredOperation {
+  const num = (k: string): number | null => (r[k] === null ? null : Number(r[k]));
+  const str = (k: string): string | null => (r[k] === null ? null : String(r[k]));
+  return {
+    id: Number(r['id']),
+    kind: r['kind'] === 'model' ? 'model' : 'other',
+    arrivalMs: Number(r['arrival_ms']),
+    sentMs: num('sent_ms'),
+    headMs: num('head_ms'),
+    firstEventMs: num('first_event_ms'),
+    endMs: Number(r['end_ms']),
+    method: String(r['method']),
+    route: str('route'),
+    path: String(r['path']),
+    transport: str('transport'),
+    api: str('api'),
+    stream: r['stream'] === null ? null : r['stream'] === 1,
+    requestModel: str('request_model'),
+    responseModel: str('response_model'),
+    status: num('status'),
+    errorType: str('error_type'),
+    retries: Number(r['retries']),
+    authRecoveries: Number(r['auth_recoveries']),
+    ttfcMs: num('ttfc_ms'),
+    durationMs: Number(r['duration_ms']),
+    overheadMs: num('overhead_ms'),
+    upstreamMs: num('upstream_ms'),
+    inputTokens: num('input_tokens'),
+    cachedInputTokens: num('cached_input_tokens'),
+    outputTokens: num('output_tokens'),
+    reasoningTokens: num('reasoning_tokens'),
+    totalTokens: num('total_tokens'),
+    responseId: str('response_id'),
+    serviceTier: str('service_tier'),
+    conversationId: str('conversation_id'),
+    turnId: str('turn_id'),
+    requestKind: str('request_kind'),
+    originator: str('originator'),
+    traceId: str('trace_id'),
+    spanId: str('span_id'),
+    eventCount: Number(r['event_count']),
+    content: str('content'),
+  };
+}

@@ -1,0 +1,252 @@
+// The request store on real SQLite files in a temporary directory: schema and migrations, what a
+// row keeps, pagination and filters, retention and size limits, and the failures that must never
+// reach the relay (a location that cannot be created, a corrupt file, a full disk, a newer schema).
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_EVENTS, type OperationRow } from '../../../src/store/operation-row.js';
+import { SCHEMA_VERSION } from '../../../src/store/store-schema.js';
+import { Store } from '../../../src/store/store.js';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'modeltap-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function open(path: string, options: ConstructorParameters<typeof Store>[1] = {}): Store {
+  const store = new Store(path, options);
+  stores.push(store);
+  return store;
+}
+
+let nextArrival = 1_700_000_000_000;
+function row(over: Partial<OperationRow> = {}): OperationRow {
+  const arrivalMs = nextArrival++;
+  return {
+    kind: 'model',
+    arrivalMs,
+    sentMs: arrivalMs + 0.4,
+    headMs: arrivalMs + 50,
+    firstEventMs: arrivalMs + 51,
+    endMs: arrivalMs + 120,
+    method: 'POST',
+    route: '/v1/responses',
+    path: '/v1/responses',
+    transport: 'http_sse',
+    api: 'responses',
+    stream: true,
+    requestModel: 'gpt-5.1',
+    responseModel: 'gpt-5.1-2025-11-13',
+    status: 200,
+    errorType: null,
+    retries: 0,
+    authRecoveries: 0,
+    ttfcMs: 51,
+    durationMs: 120,
+    overheadMs: 0.31,
+    upstreamMs: 49.5,
+    inputTokens: 42,
+    cachedInputTokens: 8,
+    outputTokens: 4,
+    reasoningTokens: 2,
+    totalTokens: 46,
+    responseId: `resp_${arrivalMs}`,
+    serviceTier: 'default',
+    conversationId: 'conv-1',
+    turnId: `turn-${arrivalMs}`,
+    requestKind: 'turn',
+    originator: 'codex_exec',
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    eventCount: 2,
+    events: [
+      { kind: 'response.created', offsetMs: 50.6, bytes: 120, ok: true },
+      { kind: 'response.completed', offsetMs: 119.2, bytes: 400, ok: true },
+    ],
+    content: null,
+    ...over,
+  };
+}
+
+describe('the store', () => {
+  it('creates its schema in a new 0600 file, in WAL mode, at the current version', () => {
+    const path = join(tempDir(), 'nested', 'modeltap.db');
+    const store = open(path);
+    expect(store.fault).toBeNull();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const db = new DatabaseSync(path);
+    expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
+    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    db.close();
+  });
+
+  it('keeps every field of a row, and its events up to the bound with the full count', () => {
+    const store = open(':memory:');
+    const many = Array.from({ length: MAX_EVENTS + 5 }, (_, i) => ({ kind: 'response.output_text.delta', offsetMs: i, bytes: 10, ok: i % 2 === 0 }));
+    const written = row({ events: many, eventCount: many.length, content: '{"output":"hi"}', stream: false });
+    expect(store.write([written, row({ kind: 'other', route: null, transport: null, requestModel: null })])).toBe(2);
+    const { operations } = store.listOperations();
+    expect(operations).toHaveLength(2);
+    const first = operations[1];
+    if (first === undefined) throw new Error('no row');
+    const { events, ...fields } = written;
+    expect(first).toEqual({ id: first.id, ...fields });
+    const one = store.getOperation(first.id);
+    expect(one?.events).toHaveLength(MAX_EVENTS);
+    expect(one?.events[3]).toEqual({ kind: 'response.output_text.delta', offsetMs: 3, bytes: 10, ok: false });
+    expect(one?.eventCount).toBe(MAX_EVENTS + 5);
+    expect(store.getOperation(9999)).toBeUndefined();
+  });
+
+  it('pages newest first by keyset, and filters by model, status, error, conversation, time and id', () => {
+    const store = open(':memory:');
+    const rows = [
+      row({ requestModel: 'a' }),
+      row({ requestModel: 'b', status: 429, errorType: '429', conversationId: 'conv-2' }),
+      row({ requestModel: 'a', status: 500, errorType: 'stream' }),
+      row({ requestModel: 'a', responseId: 'resp_x' }),
+      row({ requestModel: 'c', conversationId: null }),
+    ];
+    store.write(rows);
+    const first = store.listOperations({ limit: 2 });
+    expect(first.operations.map((o) => o.requestModel)).toEqual(['c', 'a']);
+    const second = store.listOperations({ limit: 2, before: first.next ?? 0 });
+    expect(second.operations.map((o) => o.status)).toEqual([500, 429]);
+    const last = store.listOperations({ limit: 2, before: second.next ?? 0 });
+    expect(last.operations).toHaveLength(1);
+    expect(last.next).toBeNull();
+    expect(store.listOperations({ model: 'a' }).operations).toHaveLength(3);
+    expect(store.listOperations({ model: 'gpt-5.1-2025-11-13' }).operations).toHaveLength(5);
+    expect(store.listOperations({ status: 429 }).operations.map((o) => o.requestModel)).toEqual(['b']);
+    expect(store.listOperations({ error: 'any' }).operations).toHaveLength(2);
+    expect(store.listOperations({ error: 'stream' }).operations.map((o) => o.status)).toEqual([500]);
+    expect(store.listOperations({ conversation: 'conv-2' }).operations).toHaveLength(1);
+    expect(store.listOperations({ search: 'resp_x' }).operations.map((o) => o.requestModel)).toEqual(['a']);
+    expect(store.listOperations({ search: 'conv-2' }).operations).toHaveLength(1);
+    const middle = rows[2]?.arrivalMs ?? 0;
+    expect(store.listOperations({ since: middle }).operations).toHaveLength(3);
+    expect(store.listOperations({ until: middle }).operations).toHaveLength(2);
+  });
+
+  it('sums conversations, newest activity first', () => {
+    const store = open(':memory:');
+    store.write([row({ conversationId: 'x', totalTokens: 10, inputTokens: 7, outputTokens: 3 }), row({ conversationId: 'y' }), row({ conversationId: 'x', totalTokens: 5, inputTokens: 4, outputTokens: 1, errorType: 'stream', status: 500 })]);
+    const { conversations, next } = store.listConversations();
+    expect(next).toBeNull();
+    expect(conversations.map((c) => [c.conversationId, c.operations, c.errors, c.totalTokens, c.inputTokens, c.outputTokens])).toEqual([
+      ['x', 2, 1, 15, 11, 4],
+      ['y', 1, 0, 46, 42, 4],
+    ]);
+    expect(store.listConversations({ limit: 1 }).next).toBe(conversations[0]?.lastId);
+    expect(store.listConversations({ before: conversations[0]?.lastId ?? 0 }).conversations.map((c) => c.conversationId)).toEqual(['y']);
+  });
+
+  it('migrates an empty database from the first version, and keeps the rows of a current one', () => {
+    const path = join(tempDir(), 'old.db');
+    new DatabaseSync(path).close();
+    const store = open(path);
+    expect(store.fault).toBeNull();
+    store.write([row()]);
+    store.close();
+    const again = open(path);
+    expect(again.fault).toBeNull();
+    expect(again.listOperations().operations).toHaveLength(1);
+  });
+
+  it('deletes what is older than the retention, with its events', () => {
+    const store = open(':memory:', { retentionMs: 1000 });
+    const now = nextArrival + 10_000;
+    store.write([row({ arrivalMs: now - 5000 }), row({ arrivalMs: now - 500 })]);
+    expect(store.enforceLimits(now)).toEqual({ deleted: 1 });
+    const left = store.listOperations().operations;
+    expect(left.map((o) => o.arrivalMs)).toEqual([now - 500]);
+    const old = store.getOperation((left[0]?.id ?? 0) - 1);
+    expect(old).toBeUndefined();
+  });
+
+  it('deletes the oldest rows while the file is over its size limit, and shrinks the file', () => {
+    const path = join(tempDir(), 'big.db');
+    const store = open(path, { maxBytes: 256 * 1024 });
+    const events = Array.from({ length: 50 }, (_, i) => ({ kind: 'response.output_text.delta', offsetMs: i, bytes: 30, ok: true }));
+    for (let i = 0; i < 20; i++) store.write(Array.from({ length: 100 }, () => row({ events, eventCount: 50 })));
+    const before = store.sizeBytes();
+    expect(before).toBeGreaterThan(256 * 1024);
+    const newest = store.listOperations({ limit: 1 }).operations[0]?.id;
+    const { deleted } = store.enforceLimits(nextArrival);
+    expect(deleted).toBeGreaterThan(0);
+    expect(store.sizeBytes()).toBeLessThanOrEqual(256 * 1024);
+    expect(statSync(path).size).toBeLessThan(before);
+    // The newest rows are the ones kept.
+    expect(store.listOperations({ limit: 1 }).operations[0]?.id).toBe(newest);
+  });
+});
+
+describe('a store that fails never throws at its caller', () => {
+  it('a location that cannot be created: one line, every write dropped and counted', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'not a directory');
+    const lines: string[] = [];
+    const store = open(join(dir, 'file', 'modeltap.db'), { log: (l) => lines.push(l) });
+    expect(store.open).toBe(false);
+    expect(store.fault?.code).toBe('store_unavailable');
+    expect(store.write([row(), row()])).toBe(0);
+    expect(store.write([row()])).toBe(0);
+    expect(store.dropped).toBe(3);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/store .*modeltap\.db failed \(store_unavailable: .*\); requests are still relayed/);
+    expect(store.listOperations()).toEqual({ operations: [], next: null });
+    expect(store.enforceLimits()).toEqual({ deleted: 0 });
+  });
+
+  it('a corrupt file: store_corrupt, the file left as it was', () => {
+    const path = join(tempDir(), 'corrupt.db');
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    const lines: string[] = [];
+    const store = open(path, { log: (l) => lines.push(l) });
+    expect(store.fault?.code).toBe('store_corrupt');
+    expect(store.write([row()])).toBe(0);
+    expect(store.dropped).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(readFileSync(path).equals(Buffer.alloc(8192, 0x5a))).toBe(true);
+  });
+
+  it('a full disk: the batch dropped and counted, one line; writes that fit again work, one line', () => {
+    const lines: string[] = [];
+    const path = join(tempDir(), 'full.db');
+    const store = open(path, { log: (l) => lines.push(l), maxPageCount: 40 });
+    expect(store.fault).toBeNull();
+    const big = Array.from({ length: 200 }, () => row({ content: 'x'.repeat(4000) }));
+    expect(store.write(big)).toBe(0);
+    expect(store.write(big)).toBe(0);
+    expect(store.fault?.code).toBe('store_full');
+    expect(store.dropped).toBe(400);
+    expect(lines).toHaveLength(1);
+    expect(store.write([row()])).toBe(1);
+    expect(store.fault).toBeNull();
+    expect(lines[1]).toMatch(/works again/);
+    expect(store.listOperations().operations).toHaveLength(1);
+  });
+
+  it('a database from a newer modeltap: refused, not rewritten', () => {
+    const path = join(tempDir(), 'newer.db');
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA user_version = 99');
+    db.close();
+    const store = open(path);
+    expect(store.fault?.code).toBe('store_newer_schema');
+    expect(store.write([row()])).toBe(0);
+    const check = new DatabaseSync(path);
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
+    check.close();
+  });
+});
