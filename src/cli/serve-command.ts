@@ -10,6 +10,7 @@ import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
 import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { storeConfigFromFlags } from './store-config.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
 /** The flags of `modeltap serve`. */
@@ -36,6 +37,9 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
   { name: 'event-loop-stats', env: 'MODELTAP_EVENT_LOOP_STATS', kind: 'boolean', help: "Measure the event loop's delay (10 ms resolution) and serve it at GET /modeltap/event-loop (?reset=1 starts a new window); for benchmarks.", defaultText: 'off' },
   { name: 'telemetry-thread', env: 'MODELTAP_TELEMETRY_THREAD', kind: 'string', value: 'on|off', help: 'Build and export spans and metrics in a telemetry thread of their own (on), or on the relay\'s thread (off: for debugging and comparison).', defaultText: 'on' },
+  { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600), written by the telemetry thread.', defaultText: 'off' },
+  { name: 'retention', env: 'MODELTAP_RETENTION', kind: 'string', value: 'DURATION', help: 'How long the store keeps a request (7d, 12h, 30m, 90s).', defaultText: '7d' },
+  { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted.", defaultText: '512' },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
 
@@ -95,9 +99,12 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const values = parseFlags(argv, SERVE_FLAGS, env);
   const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
   const auth = credentials(values, env);
+  const store = storeConfigFromFlags(values, env);
+  if (store !== undefined && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') log('modeltap: --store is written by the telemetry pipeline, which OTEL_SDK_DISABLED=true turns off: nothing is stored');
   const telemetryConfig = {
     ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
     log,
+    ...(store ? { store } : {}),
   };
   // Only the in-process mode loads the SDK on this thread (see TelemetryConfig.startPipeline).
   const runtime = startTelemetry(

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createRequire } from 'node:module';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-schema.js';
 
@@ -338,6 +339,28 @@ export class Store {
 
 class NewerSchemaError extends Error {}
 
+let sqlite: typeof import('node:sqlite') | undefined;
+
+/**
+ * `node:sqlite`, loaded when a store is first opened, not when this module is: Node 22 prints an
+ * ExperimentalWarning on loading it (Node 24 does not), which is not the user's concern, and
+ * without a store nothing should load it.
+ */
+function loadSqlite(): typeof import('node:sqlite') {
+  if (sqlite !== undefined) return sqlite;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).includes('SQLite is an experimental feature')) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    sqlite = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite');
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  return sqlite;
+}
+
 function usedBytes(db: DatabaseSync): number {
   const page = db.prepare('SELECT page_count - freelist_count AS pages, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()').get() as { pages: number; page_size: number };
   return page.pages * page.page_size;
@@ -350,7 +373,7 @@ function openDatabase(location: StoreLocation, options: StoreOptions): DatabaseS
     if (!existsSync(location)) closeSync(openSync(location, 'a', 0o600));
     chmodSync(location, 0o600);
   }
-  const db = new DatabaseSync(location);
+  const db = new (loadSqlite().DatabaseSync)(location);
   try {
     db.exec('PRAGMA busy_timeout = 2000');
     // Before the first table: only then does SQLite set it. Freed pages can then be given back.

@@ -39,7 +39,7 @@ export interface OtelKit {
 }
 
 export function otelKit(
-  options: { detail?: TraceDetail; captureContent?: boolean; threadOptions?: TelemetryConfig['threadOptions']; log?: (line: string) => void } = {},
+  options: { detail?: TraceDetail; captureContent?: boolean; threadOptions?: TelemetryConfig['threadOptions']; log?: (line: string) => void; store?: TelemetryConfig['store'] } = {},
 ): OtelKit {
   const exporter = new InMemorySpanExporter();
   const reader = new TestMetricReader();
@@ -57,6 +57,7 @@ export function otelKit(
     startPipeline,
     ...(options.threadOptions ? { threadOptions: options.threadOptions } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.store ? { store: options.store } : {}),
   });
   return {
     runtime,

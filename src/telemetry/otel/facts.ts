@@ -97,7 +97,8 @@ export type ToTelemetry =
 export type FromTelemetry =
   | { readonly t: 'ready' }
   | { readonly t: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: string }
-  | { readonly t: 'spans'; readonly spans: unknown[] };
+  | { readonly t: 'spans'; readonly spans: unknown[] }
+  | { readonly t: 'log'; readonly line: string };
 
 /** Indexes of the shared Int32Array the telemetry thread writes and the relay's thread reads. */
 export const S_PROCESSED = 0;

@@ -62,7 +62,7 @@ export const METRICS = {
   upstreamRetries: { name: 'modeltap.upstream.retries', kind: 'counter', unit: '{retry}', description: 'Upstream retries by reason.', attributes: ['reason'] },
   authRecoveries: { name: 'modeltap.auth.recoveries', kind: 'counter', unit: '{step}', description: '401 recovery steps.', attributes: ['step', 'outcome'] },
   wsFallbacks: { name: 'modeltap.websocket.fallbacks', kind: 'counter', unit: '{fallback}', description: 'WebSocket to HTTP fallbacks.', attributes: ['reason'] },
-  telemetryDropped: { name: 'modeltap.telemetry.dropped', kind: 'counter', unit: '{item}', description: 'Spans and metric exports dropped because the exporter was full, down or slow; requests whose telemetry was dropped before the telemetry thread (signal records: its hand-off full, or the thread lost).', attributes: ['signal', 'reason'] },
+  telemetryDropped: { name: 'modeltap.telemetry.dropped', kind: 'counter', unit: '{item}', description: 'Spans and metric exports dropped because the exporter was full, down or slow; requests whose telemetry was dropped before the telemetry thread (signal records: its hand-off full, or the thread lost); rows the request store could not write (signal store, reason its failure).', attributes: ['signal', 'reason'] },
   telemetryErrors: { name: 'modeltap.telemetry.errors', kind: 'counter', unit: '{error}', description: 'Telemetry calls that threw: caught, the request unaffected (the first of each kind is logged).', attributes: ['modeltap.telemetry.method', 'error.type'] },
 } as const satisfies Record<string, MetricSpec>;
 

@@ -11,6 +11,7 @@ import { FactRecorder, type FactSink } from './fact-recorder.js';
 import type { TraceDetail } from './otel-telemetry.js';
 import { readableSpan } from './plain-span.js';
 import { prometheusHandler } from './prometheus-handler.js';
+import type { StoreConfig } from '../../store/store-writer.js';
 import type { PipelineConfig, TelemetryPipeline } from './telemetry-pipeline.js';
 import { TelemetryThread } from './telemetry-thread.js';
 
@@ -58,7 +59,9 @@ export interface TelemetryConfig {
    * imported, so that with the thread on the relay's thread never loads `@opentelemetry/sdk-node`
    * and its exporters (7 MB of resident memory at idle, measured): only the telemetry thread does.
    */
-  readonly startPipeline?: (config: PipelineConfig) => TelemetryPipeline;
+  readonly startPipeline?: (config: PipelineConfig, log?: (line: string) => void) => TelemetryPipeline;
+  /** The request store (`--store`), written by the telemetry pipeline. Default: none. */
+  readonly store?: StoreConfig;
 }
 
 /** What {@link startTelemetry} returns. */
@@ -174,6 +177,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     detail: config.detail,
     captureContent: config.captureContent,
     timeOrigin: performance.timeOrigin,
+    ...(config.store ? { store: config.store } : {}),
   };
   const propagator = propagatorFromNames(config.propagators);
   const sampled = sampledBy(samplerFromName(config.sampler?.name, config.sampler?.arg));
@@ -181,7 +185,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     const startPipeline = config.startPipeline;
     if (startPipeline === undefined) throw new Error("telemetry with thread: 'off' needs startPipeline (import it from telemetry-pipeline.js)");
     const sink = new InProcessSink(
-      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}) }),
+      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}) }, config.log),
     );
     const recorder = new FactRecorder({ sink, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
     const readers =

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, diag, logs, metrics, propagation, ProxyTracerProvider, trace, type Context } from '@opentelemetry/api';
+import { context, diag, logs, metrics, propagation, ProxyTracerProvider, trace, type Attributes, type Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes, serviceNameEnvDetector, type Resource } from '@opentelemetry/resources';
@@ -23,6 +23,8 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import type { Store } from '../../store/store.js';
+import { StoreWriter, type StoreConfig } from '../../store/store-writer.js';
 import { FactReplayer } from './fact-replayer.js';
 import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
@@ -47,6 +49,8 @@ export interface PipelineConfig {
   readonly timeOrigin: number;
   /** For tests: an exporter that replaces the environment's (batched and counted like the SDK's). */
   readonly spanExporter?: SpanExporter;
+  /** The request store, when on: written here, from the same facts. */
+  readonly store?: StoreConfig;
 }
 
 /** The OpenTelemetry side: builds spans and metrics from facts and exports them (in the telemetry thread, or in-process). */
@@ -55,6 +59,8 @@ export interface TelemetryPipeline {
   apply(facts: readonly unknown[], dropped: number, lost: number): void;
   /** Requests whose end was applied. */
   readonly ended: number;
+  /** The request store, when on. */
+  readonly store: Store | undefined;
   /** The Prometheus text of /metrics, when enabled. */
   prometheusText: (() => Promise<string>) | undefined;
   /** modeltap's metrics as the SDK's data (what a reader collects). */
@@ -206,7 +212,7 @@ interface TracerFields {
  * The SDK registers its providers and propagator as the API globals of the thread it runs in; a
  * pipeline takes them over from any earlier one in that thread, and keeps using its own providers.
  */
-export function startPipeline(config: PipelineConfig): TelemetryPipeline {
+export function startPipeline(config: PipelineConfig, log?: (line: string) => void): TelemetryPipeline {
   const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
   const dropped = fast.instrument(METRICS.telemetryDropped);
   const errorsCounter = fast.instrument(METRICS.telemetryErrors);
@@ -272,12 +278,28 @@ export function startPipeline(config: PipelineConfig): TelemetryPipeline {
   });
   replayer = new FactReplayer({ telemetry, ids, onError: countError });
   const replay = replayer;
+  const storeDropped = new Map<string, Attributes>();
+  const store =
+    config.store === undefined
+      ? undefined
+      : new StoreWriter(config.store, {
+          captureContent: config.captureContent,
+          timeOrigin: config.timeOrigin,
+          ...(log ? { log } : {}),
+          onDropped: (rows, code) => {
+            let attrs = storeDropped.get(code);
+            if (attrs === undefined) storeDropped.set(code, (attrs = { signal: 'store', reason: code }));
+            dropped.add(rows, attrs);
+          },
+        });
   return {
     apply(facts, droppedRequests, lost) {
       if (droppedRequests > 0) dropped.add(droppedRequests, QUEUE_FULL);
       if (lost > 0) dropped.add(lost, THREAD_LOST);
       replay.apply(facts);
+      store?.apply(facts);
     },
+    store: store?.store,
     get ended() {
       return replay.ended;
     },
@@ -287,6 +309,7 @@ export function startPipeline(config: PipelineConfig): TelemetryPipeline {
       await Promise.allSettled([tracerProvider.forceFlush(), sdkMeterProvider?.forceFlush(), prometheusProvider?.forceFlush()]);
     },
     shutdown: async () => {
+      store?.close();
       await Promise.allSettled([sdk.shutdown(), sdkTracerProvider ? undefined : tracerProvider.shutdown(), prometheusProvider?.shutdown()]);
     },
   };

@@ -14,7 +14,7 @@ export interface TelemetryThreadOptions {
   readonly config: Omit<PipelineConfig, 'spanExporter'>;
   /** Finished spans come back to this thread, to this function (a test's exporter), instead of the environment's exporters. */
   readonly onSpans?: (spans: PlainSpan[]) => void;
-  /** Told one line when the thread crashed or hung and was replaced. Default: not logged. */
+  /** Told one line when the thread crashed or hung and was replaced, and the thread's own lines (a failing store). Default: not logged. */
   readonly log?: (line: string) => void;
   /** Fact slots handed over and not yet processed beyond which new requests record nothing (counted). Default 524288. */
   readonly maxQueueSlots?: number;
@@ -143,6 +143,8 @@ export class TelemetryThread implements FactSink {
       else pending.resolve(message.value);
     } else if (message.t === 'spans') {
       this.#options.onSpans?.(message.spans as PlainSpan[]);
+    } else if (message.t === 'log') {
+      this.#options.log?.(message.line);
     }
   }
 

@@ -1,0 +1,54 @@
+import { RowBuilder } from './row-builder.js';
+import { Store, type StoreFaultCode } from './store.js';
+
+/** Where and how long the store keeps what modeltap saw (the CLI's `--store`, `--retention`, `--store-max-mb`). */
+export interface StoreConfig {
+  /** A file path, or `:memory:`. */
+  readonly location: string;
+  /** Default 7 days. */
+  readonly retentionMs: number;
+  /** Default 512 MiB. */
+  readonly maxBytes: number;
+}
+
+/** How often retention and the size limit are enforced, in ms. */
+const LIMITS_EVERY_MS = 60_000;
+
+/**
+ * The telemetry thread's side of the store: builds rows from each batch of facts and writes them
+ * in one transaction per batch, enforces retention and the size limit once a minute, and counts
+ * what a failing store dropped (`onDropped`). Never throws at its caller.
+ */
+export class StoreWriter {
+  readonly store: Store;
+  readonly #builder: RowBuilder;
+  readonly #onDropped: (rows: number, code: StoreFaultCode) => void;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void }) {
+    this.store = new Store(config.location, { retentionMs: config.retentionMs, maxBytes: config.maxBytes, ...(options.log ? { log: options.log } : {}) });
+    this.#builder = new RowBuilder(options.timeOrigin, options.captureContent);
+    this.#onDropped = options.onDropped;
+    this.store.enforceLimits();
+    this.#timer = setInterval(() => this.store.enforceLimits(), LIMITS_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  /** Writes the rows of what ended in this batch. */
+  apply(facts: readonly unknown[]): void {
+    let rows;
+    try {
+      rows = this.#builder.apply(facts);
+    } catch {
+      // A malformed batch costs its rows, never the telemetry thread.
+      return;
+    }
+    if (rows.length === 0) return;
+    if (this.store.write(rows) === 0) this.#onDropped(rows.length, this.store.fault?.code ?? 'store_write_failed');
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.store.close();
+  }
+}

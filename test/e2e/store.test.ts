@@ -1,0 +1,53 @@
+// `modeltap serve --store` end to end: the built CLI with the built-in simulator, the `openai` SDK
+// as the caller, and the database read back after a SIGTERM (which writes what is left).
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
+import { runCli, stoppedBy } from './cli.js';
+
+const started = stoppedBy(afterEach);
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'modeltap-store-e2e-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('modeltap serve --store', () => {
+  it('keeps the requests an openai SDK client made, in a 0600 file at the default place', async () => {
+    const state = tempDir();
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0', '--store', 'default'], { XDG_STATE_HOME: state, HOME: state });
+    const client = new OpenAI({ baseURL: `${cli.url}/v1`, apiKey: 'sk-test' });
+    const stream = await client.responses.create({ model: 'gpt-5.1', input: 'hi', stream: true });
+    for await (const _ of stream) void _;
+    await client.responses.create({ model: 'gpt-5.1', input: 'hi' });
+    expect(await cli.stop('SIGTERM')).toBe(0);
+    const path = join(state, 'modeltap', 'modeltap.db');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const store = new Store(path);
+    try {
+      const ops = store.listOperations().operations.reverse();
+      expect(ops.map((o) => [o.kind, o.transport, o.requestModel, o.status])).toEqual([
+        ['model', 'http_sse', 'gpt-5.1', 200],
+        ['model', 'http_json', 'gpt-5.1', 200],
+      ]);
+      expect(ops[0]?.eventCount).toBeGreaterThan(2);
+      expect(ops.every((o) => (o.inputTokens ?? 0) > 0)).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a bad --retention exits 2 with one line', async () => {
+    const { code, stderr } = await runCli(['serve', '--upstream', 'sim', '--port', '0', '--store', 'memory', '--retention', 'a week']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual(["modeltap: --retention must be a duration such as 7d, 12h, 30m or 90s, not 'a week'"]);
+  });
+});

@@ -1,0 +1,157 @@
+// Issue 20, the store: the real proxy in front of the simulator, telemetry through the real
+// pipeline (in the telemetry thread, or in-process with MODELTAP_TELEMETRY_THREAD=off), the rows
+// read back from the SQLite file the telemetry side wrote.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createProxy } from '../../../src/cli/create-proxy.js';
+import type { ProxyServer } from '../../../src/proxy/server.js';
+import { startSim } from '../../../src/sim/sim-server.js';
+import { Store } from '../../../src/store/store.js';
+import { otelKit, type OtelKit } from '../../helpers/otel-kit.js';
+
+let cleanup: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+async function setup(location: string, options: { captureContent?: boolean; log?: (line: string) => void } = {}): Promise<{ kit: OtelKit; proxy: ProxyServer }> {
+  const kit = otelKit({ store: { location, retentionMs: 86_400_000, maxBytes: 64 * 1024 * 1024 }, ...options });
+  const sim = await startSim({ events: 4, usage: { inputTokens: 42, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 2 } });
+  const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
+  return { kit, proxy };
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'modeltap-store-it-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const post = (proxy: ProxyServer, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+/** The rows as another reader of the file sees them, oldest first. */
+function rowsOf(path: string) {
+  const store = new Store(path);
+  try {
+    const ops = store.listOperations({ limit: 500 }).operations.reverse();
+    return ops.map((o) => ({ ...o, events: store.getOperation(o.id)?.events ?? [] }));
+  } finally {
+    store.close();
+  }
+}
+
+describe('the request store', () => {
+  it('keeps a streamed call, a JSON call, another request and a WebSocket turn, from the same facts as the spans', async () => {
+    const path = join(tempDir(), 'modeltap.db');
+    const { kit, proxy } = await setup(path);
+    const codex = { session_id: 'sess-1', originator: 'codex_exec', 'x-codex-turn-metadata': '{"request_kind":"turn","turn_id":"turn-1"}' };
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true }, codex)).status).toBe(200);
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi' })).status).toBe(200);
+    expect((await fetch(`${proxy.url}/v1/models`).then((r) => r.text())).length).toBeGreaterThan(0);
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`, { headers: { session_id: 'sess-1' } });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const completed = new Promise<void>((resolve) => ws.on('message', (data: Buffer) => JSON.parse(data.toString()).type === 'response.completed' && resolve()));
+    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1-codex', input: [] }));
+    await completed;
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close();
+    await closed;
+    await kit.runtime.shutdown();
+
+    const rows = rowsOf(path);
+    const [sse, json, models, ...rest] = rows;
+    const turn = rest.find((r) => r.kind === 'model');
+    const socket = rest.find((r) => r.kind === 'other');
+    expect(rows).toHaveLength(5);
+    expect(sse).toMatchObject({
+      kind: 'model',
+      method: 'POST',
+      route: '/v1/responses',
+      transport: 'http_sse',
+      api: 'responses',
+      stream: true,
+      requestModel: 'gpt-5.1',
+      responseModel: 'gpt-5.1',
+      status: 200,
+      errorType: null,
+      retries: 0,
+      inputTokens: 42,
+      cachedInputTokens: 8,
+      outputTokens: 4,
+      reasoningTokens: 2,
+      conversationId: 'sess-1',
+      turnId: 'turn-1',
+      requestKind: 'turn',
+      originator: 'codex_exec',
+      serviceTier: 'default',
+      content: null,
+    });
+    expect(sse?.responseId).toMatch(/^resp_/);
+    expect(sse?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(sse?.spanId).toMatch(/^[0-9a-f]{16}$/);
+    // Every event the sim sent, in order, timed from the upstream send; times in order too.
+    expect(sse?.eventCount).toBe(sse?.events.length);
+    expect(sse?.events[0]?.kind).toBe('response.created');
+    expect(sse?.events.at(-1)?.kind).toBe('response.completed');
+    expect(sse?.events.every((e, i, all) => e.ok && e.bytes > 0 && (i === 0 || e.offsetMs >= (all[i - 1]?.offsetMs ?? 0)))).toBe(true);
+    const t = sse as NonNullable<typeof sse>;
+    expect(t.arrivalMs).toBeLessThanOrEqual(t.sentMs ?? Number.NaN);
+    expect(t.sentMs ?? 0).toBeLessThanOrEqual(t.headMs ?? Number.NaN);
+    expect(t.headMs ?? 0).toBeLessThanOrEqual(t.firstEventMs ?? Number.NaN);
+    expect(t.firstEventMs ?? 0).toBeLessThanOrEqual(t.endMs);
+    // Epoch milliseconds in a double keep about 0.2 µs.
+    expect(t.durationMs).toBeCloseTo(t.endMs - t.arrivalMs, 3);
+    expect(t.ttfcMs).toBeCloseTo((t.firstEventMs ?? 0) - (t.sentMs ?? 0), 3);
+    expect(Math.abs(t.arrivalMs - Date.now())).toBeLessThan(60_000);
+    expect(json).toMatchObject({ kind: 'model', transport: 'http_json', stream: false, status: 200, inputTokens: 42, eventCount: 0, ttfcMs: null, conversationId: null });
+    expect(models).toMatchObject({ kind: 'other', method: 'GET', path: '/v1/models', status: 200, requestModel: null, inputTokens: null });
+    expect(turn).toMatchObject({ transport: 'websocket', requestModel: 'gpt-5.1-codex', conversationId: 'sess-1', inputTokens: 42, status: null, errorType: null });
+    expect(turn?.events.map((e) => e.kind)).toContain('response.completed');
+    expect(socket).toMatchObject({ method: 'GET', route: '/v1/responses', transport: 'websocket' });
+  });
+
+  it('counts a retry, and keeps a failed call with its error type', async () => {
+    const path = join(tempDir(), 'retry.db');
+    const { kit, proxy } = await setup(path);
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true }, { 'x-sim-fault': 'status:500;times=1' })).status).toBe(200);
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true }, { 'x-sim-fault': 'status:429' })).status).toBe(429);
+    await kit.runtime.shutdown();
+    const [retried, failed] = rowsOf(path);
+    expect(retried).toMatchObject({ status: 200, retries: 1, errorType: null });
+    expect(failed).toMatchObject({ status: 429, errorType: '429' });
+    expect(rowsOf(path).length).toBe(2);
+  });
+
+  it('keeps prompts and outputs only with content capture on', async () => {
+    const path = join(tempDir(), 'content.db');
+    const { kit, proxy } = await setup(path, { captureContent: true });
+    await post(proxy, { model: 'gpt-5.1', input: 'what is two plus two', stream: true });
+    await kit.runtime.shutdown();
+    const [row] = rowsOf(path);
+    const content = JSON.parse(row?.content ?? 'null') as { input: { input: string }; output: { output: unknown[] } };
+    expect(content.input.input).toBe('what is two plus two');
+    expect(content.output.output.length).toBeGreaterThan(0);
+  });
+
+  it('a store that cannot be opened: one line, the relay serves on, the rows counted as dropped', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'x');
+    const lines: string[] = [];
+    const { kit, proxy } = await setup(join(dir, 'file', 'modeltap.db'), { log: (l) => lines.push(l) });
+    for (let i = 0; i < 3; i++) expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true })).status).toBe(200);
+    const metrics = await kit.metrics();
+    const dropped = (metrics.get('modeltap.telemetry.dropped')?.points ?? []).filter((p) => p.attributes['signal'] === 'store');
+    expect(dropped.map((p) => [p.attributes['reason'], p.value])).toEqual([['store_unavailable', 3]]);
+    expect(lines.filter((l) => l.includes('store'))).toHaveLength(1);
+  });
+});
