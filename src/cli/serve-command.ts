@@ -10,6 +10,7 @@ import { startTelemetry } from '../telemetry/otel/sdk.js';
 import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.js';
 import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { storeApi } from '../store/store-api.js';
 import { storeConfigFromFlags } from './store-config.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
@@ -137,6 +138,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       summary,
       wsBridge: values['ws-bridge'] === true,
       ...(eventLoopDelay ? { eventLoopDelay } : {}),
+      // Without a store the API still answers, to say so.
+      storeApi: runtime.storeApi ?? (async (path: string, query: string) => storeApi(undefined, path, query)),
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
       ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
       host,

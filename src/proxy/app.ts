@@ -20,7 +20,12 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. */
   readonly eventLoopDelay?: { read(reset: boolean): unknown };
+  /** Answers `GET /modeltap/api/*` (the request store's JSON API) when set. */
+  readonly storeApi?: StoreApi;
 }
+
+/** The request store's JSON API: `path` after `/modeltap/api/`, the raw query string. */
+export type StoreApi = (path: string, query: string) => Promise<{ readonly status: number; readonly body: unknown }>;
 
 type Env = { Bindings: HttpBindings };
 
@@ -36,10 +41,10 @@ const ROUTES: Readonly<Record<string, string>> = {
 
 /** The route template of a path: low-cardinality, for `http.route`. */
 function routeOf(path: string): string | undefined {
-  return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : undefined);
+  return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : path.startsWith('/modeltap/api/') ? '/modeltap/api/*' : undefined);
 }
 
-function jsonError(c: Context<Env>, status: 404 | 500, code: string, message: string): Response {
+function jsonError(c: Context<Env>, status: 404 | 500 | 503, code: string, message: string): Response {
   return c.body(errorBody(status, code, message), status, { 'content-type': 'application/json' });
 }
 
@@ -144,6 +149,20 @@ function createAdminApp(options: ProxyAppOptions): Hono<Env> {
   if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
   const loop = options.eventLoopDelay;
   if (loop !== undefined) app.get('/modeltap/event-loop', (c) => c.json(loop.read(c.req.query('reset') === '1')));
+  const storeApi = options.storeApi;
+  if (storeApi !== undefined) {
+    app.get('/modeltap/api/*', async (c) => {
+      const url = c.req.url;
+      const q = url.indexOf('?');
+      const path = new URL(url).pathname.slice('/modeltap/api/'.length);
+      try {
+        const answer = await storeApi(path, q === -1 ? '' : url.slice(q + 1));
+        return c.json(answer.body as object, answer.status as 200);
+      } catch (error) {
+        return jsonError(c, 503, 'store_unavailable', `the request store did not answer: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
   const metricsHandler = options.metricsHandler;
   if (metricsHandler !== undefined) {
     app.get('/metrics', (c) => {

@@ -1,3 +1,4 @@
+import type { StoreApi } from './app.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -41,6 +42,8 @@ export interface ProxyOptions {
   readonly summary?: { summary(): unknown };
   /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. Default: none. */
   readonly eventLoopDelay?: { read(reset: boolean): unknown };
+  /** Answers `GET /modeltap/api/*` (the request store's JSON API) when set. */
+  readonly storeApi?: StoreApi;
   /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
@@ -105,6 +108,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     ...(options.summary ? { summary: options.summary } : {}),
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
     ...(options.eventLoopDelay ? { eventLoopDelay: options.eventLoopDelay } : {}),
+    ...(options.storeApi ? { storeApi: options.storeApi } : {}),
   });
   const sockets = new Set<Socket>();
   const server = await new Promise<Server>((resolve, reject) => {

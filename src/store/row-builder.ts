@@ -23,6 +23,9 @@ import {
 import type { OperationInfo } from '../telemetry/proxy-telemetry.js';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 
+/** Paths modeltap answers itself, never stored. */
+const OWN_PATH = /^\/(?:healthz$|metrics$|modeltap\/)/;
+
 /** What is known of a request or a WebSocket turn until it ends (times on the relay's clock). */
 interface Pending {
   readonly start: StartFacts;
@@ -108,7 +111,9 @@ export class RowBuilder {
     const id = f[i + 1] as number;
     const at = f[i + 2] as number;
     if (op === F_START) {
-      this.#requests.set(id, pending(f[i + 3] as StartFacts, at, undefined));
+      const start = f[i + 3] as StartFacts;
+      // modeltap's own endpoints (health, metrics, this store's API and view) are not what it relays.
+      if (!OWN_PATH.test(start.path)) this.#requests.set(id, pending(start, at, undefined));
       return undefined;
     }
     if (op === F_TURN_EVENT || op === F_TURN_CHUNK || op === F_TURN_END) return this.#turn(op, id, at, f, i);

@@ -28,6 +28,8 @@ describe('modeltap serve --store', () => {
     const stream = await client.responses.create({ model: 'gpt-5.1', input: 'hi', stream: true });
     for await (const _ of stream) void _;
     await client.responses.create({ model: 'gpt-5.1', input: 'hi' });
+    const api = (await (await fetch(`${cli.url}/modeltap/api/operations`)).json()) as { operations: { transport: string }[] };
+    expect(api.operations.map((o) => o.transport)).toEqual(['http_json', 'http_sse']);
     expect(await cli.stop('SIGTERM')).toBe(0);
     const path = join(state, 'modeltap', 'modeltap.db');
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -43,6 +45,13 @@ describe('modeltap serve --store', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('without a store, its API says so', async () => {
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0']);
+    const res = await fetch(`${cli.url}/modeltap/api/operations`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('store_off');
   });
 
   it('a bad --retention exits 2 with one line', async () => {

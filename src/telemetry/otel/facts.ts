@@ -91,6 +91,7 @@ export type ToTelemetry =
   | { readonly t: 'collect'; readonly id: number }
   | { readonly t: 'flush'; readonly id: number }
   | { readonly t: 'shutdown'; readonly id: number }
+  | { readonly t: 'api'; readonly id: number; readonly path: string; readonly query: string }
   | { readonly t: 'hang'; readonly ms: number };
 
 /** Messages from the telemetry thread. */

@@ -11,6 +11,7 @@ import { FactRecorder, type FactSink } from './fact-recorder.js';
 import type { TraceDetail } from './otel-telemetry.js';
 import { readableSpan } from './plain-span.js';
 import { prometheusHandler } from './prometheus-handler.js';
+import { storeApi, type StoreApiAnswer } from '../../store/store-api.js';
 import type { StoreConfig } from '../../store/store-writer.js';
 import type { PipelineConfig, TelemetryPipeline } from './telemetry-pipeline.js';
 import { TelemetryThread } from './telemetry-thread.js';
@@ -77,6 +78,8 @@ export interface TelemetryRuntime {
   shutdown(): Promise<void>;
   /** The telemetry thread, when it runs in one. */
   readonly thread: TelemetryThread | undefined;
+  /** The request store's JSON API (`store-api.ts`), when a store is on. */
+  readonly storeApi?: (path: string, query: string) => Promise<StoreApiAnswer>;
 }
 
 /**
@@ -220,6 +223,14 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
         await readers?.shutdown();
       },
       thread: undefined,
+      ...(config.store
+        ? {
+            storeApi: async (path: string, query: string) => {
+              recorder.flush();
+              return storeApi(sink.pipeline.store, path, query);
+            },
+          }
+        : {}),
     };
   }
   const exporter: SpanExporter | undefined = config.spanExporter;
@@ -243,5 +254,6 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
       await readers?.shutdown();
     },
     thread,
+    ...(config.store ? { storeApi: (path: string, query: string) => thread.storeApi(path, query) } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { StoreApiAnswer } from '../../store/store-api.js';
 import { encodeFacts } from './fact-codec.js';
 import type { FactRecorder, FactSink } from './fact-recorder.js';
 import { S_ENDED, S_HEARTBEAT, S_LENGTH, S_PROCESSED, type FromTelemetry, type ToTelemetry } from './facts.js';
@@ -212,7 +213,7 @@ export class TelemetryThread implements FactSink {
   }
 
   /** Asks the thread, after handing it everything recorded so far; rejects after the timeout. */
-  #request(t: 'metrics' | 'collect' | 'flush' | 'shutdown', timeoutMs = this.#options.replyTimeoutMs ?? 10_000): Promise<unknown> {
+  #request(t: 'metrics' | 'collect' | 'flush' | 'shutdown' | 'api', timeoutMs = this.#options.replyTimeoutMs ?? 10_000, extra?: { readonly path: string; readonly query: string }): Promise<unknown> {
     this.#recorder?.flush();
     if (this.#dead) return Promise.reject(new Error('telemetry is off: its thread kept crashing'));
     const id = this.#nextId++;
@@ -224,8 +225,13 @@ export class TelemetryThread implements FactSink {
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       this.#worker.ref();
-      this.#post({ t, id });
+      this.#post(t === 'api' ? { t, id, path: extra?.path ?? '', query: extra?.query ?? '' } : { t, id });
     });
+  }
+
+  /** An answer of the store's JSON API (see `store-api.ts`), from the store the thread writes. */
+  storeApi(path: string, query: string): Promise<StoreApiAnswer> {
+    return this.#request('api', undefined, { path, query }) as Promise<StoreApiAnswer>;
   }
 
   /** The Prometheus text of /metrics. */

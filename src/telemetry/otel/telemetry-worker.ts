@@ -10,6 +10,7 @@ import { decodeFacts } from './fact-codec.js';
 import { S_ENDED, S_HEARTBEAT, S_PROCESSED, type FromTelemetry, type ToTelemetry } from './facts.js';
 import { startPipeline, type PipelineConfig } from './telemetry-pipeline.js';
 import { plainSpan } from './plain-span.js';
+import { storeApi } from '../../store/store-api.js';
 
 /** What the relay's thread gives the telemetry thread. */
 export interface TelemetryWorkerData {
@@ -65,6 +66,10 @@ port.on('message', (message: ToTelemetry) => {
       return;
     case 'flush':
       reply(message.id, pipeline.forceFlush());
+      return;
+    case 'api':
+      // The store is written here, between batches: a query sees every batch handed over before it.
+      reply(message.id, Promise.resolve().then(() => storeApi(pipeline.store, message.path, message.query)));
       return;
     case 'shutdown':
       reply(message.id, pipeline.shutdown());

@@ -21,7 +21,12 @@ afterEach(async () => {
 async function setup(location: string, options: { captureContent?: boolean; log?: (line: string) => void } = {}): Promise<{ kit: OtelKit; proxy: ProxyServer }> {
   const kit = otelKit({ store: { location, retentionMs: 86_400_000, maxBytes: 64 * 1024 * 1024 }, ...options });
   const sim = await startSim({ events: 4, usage: { inputTokens: 42, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 2 } });
-  const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+  const proxy = await createProxy({
+    upstream: `${sim.url}/v1`,
+    port: 0,
+    ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}),
+    ...(kit.runtime.storeApi ? { storeApi: kit.runtime.storeApi } : {}),
+  });
   cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
   return { kit, proxy };
 }
@@ -130,6 +135,36 @@ describe('the request store', () => {
     expect(retried).toMatchObject({ status: 200, retries: 1, errorType: null });
     expect(failed).toMatchObject({ status: 429, errorType: '429' });
     expect(rowsOf(path).length).toBe(2);
+  });
+
+  it('answers its JSON API at /modeltap/api/ with every request that ended before, filtered and paged', async () => {
+    const { proxy } = await setup(join(tempDir(), 'api.db'));
+    const codex = { session_id: 'sess-api' };
+    for (const model of ['a', 'b', 'a']) expect((await post(proxy, { model, input: 'hi', stream: true }, codex)).status).toBe(200);
+    expect((await post(proxy, { model: 'c', input: 'hi' }, { 'x-sim-fault': 'status:429' })).status).toBe(429);
+    const api = async (path: string) => {
+      const res = await fetch(`${proxy.url}/modeltap/api/${path}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    type Page = { operations: { id: number; requestModel: string; status: number }[]; next: number | null };
+    // No wait: the API hands over what was recorded first.
+    const all = (await api('operations')).body as unknown as Page;
+    expect(all.operations.map((o) => o.requestModel)).toEqual(['c', 'a', 'b', 'a']);
+    const first = (await api('operations?limit=3')).body as unknown as Page;
+    expect(first.operations).toHaveLength(3);
+    expect(((await api(`operations?limit=3&before=${first.next}`)).body as unknown as Page).operations.map((o) => o.requestModel)).toEqual(['a']);
+    expect(((await api('operations?model=a')).body as unknown as Page).operations).toHaveLength(2);
+    expect(((await api('operations?error=any')).body as unknown as Page).operations.map((o) => o.status)).toEqual([429]);
+    expect(((await api('operations?status=200&conversation=sess-api')).body as unknown as Page).operations).toHaveLength(3);
+    const one = await api(`operations/${all.operations[1]?.id}`);
+    expect(one.status).toBe(200);
+    expect((one.body['events'] as unknown[]).length).toBe(one.body['eventCount']);
+    expect((await api('conversations')).body).toMatchObject({ conversations: [{ conversationId: 'sess-api', operations: 3, errors: 0 }], next: null });
+    expect(((await api('conversations/sess-api')).body as unknown as Page).operations).toHaveLength(3);
+    expect((await api('store')).body).toMatchObject({ open: true, fault: null, written: 4, dropped: 0 });
+    expect(await api('operations?status=ok')).toEqual({ status: 400, body: { error: { message: "'status' must be an integer, not 'ok'", type: 'invalid_request_error', param: null, code: 'invalid_parameter' } } });
+    expect((await api('operations/999999')).status).toBe(404);
+    expect((await api('nothing')).body).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it('keeps prompts and outputs only with content capture on', async () => {

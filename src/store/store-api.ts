@@ -1,0 +1,86 @@
+import { errorType } from '../proxy/proxy-error.js';
+import type { OperationFilter, Store } from './store.js';
+
+/** An answer of the store's JSON API: its status and body (errors OpenAI-shaped). */
+export interface StoreApiAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const error = (status: number, code: string, message: string): StoreApiAnswer => ({
+  status,
+  body: { error: { message, type: errorType(status), param: null, code } },
+});
+
+class BadParameter extends Error {}
+
+/** A query parameter as an integer, or undefined when absent. */
+function integer(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name);
+  if (text === null || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new BadParameter(`'${name}' must be an integer, not '${text}'`);
+  return n;
+}
+
+/** A time: epoch milliseconds or an ISO 8601 date. */
+function time(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name);
+  if (text === null || text === '') return undefined;
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(n)) throw new BadParameter(`'${name}' must be epoch milliseconds or an ISO 8601 time, not '${text}'`);
+  return n;
+}
+
+function filterOf(query: URLSearchParams): OperationFilter {
+  const out: Record<string, string | number> = {};
+  const set = (key: string, value: string | number | null | undefined): void => {
+    if (value !== null && value !== undefined && value !== '') out[key] = value;
+  };
+  set('before', integer(query, 'before'));
+  set('limit', integer(query, 'limit'));
+  set('model', query.get('model'));
+  set('route', query.get('route'));
+  set('status', integer(query, 'status'));
+  set('error', query.get('error'));
+  set('conversation', query.get('conversation'));
+  set('since', time(query, 'since'));
+  set('until', time(query, 'until'));
+  set('search', query.get('q'));
+  return out as OperationFilter;
+}
+
+/**
+ * The store's JSON API under `/modeltap/api/` (`path` is what follows it, `query` the query string):
+ * `operations` (filters `model`, `route`, `status`, `error` (a type or `any`), `conversation`,
+ * `since`, `until`, `q` (an id); pages by `before` and `limit`), `operations/ID` (with its events),
+ * `conversations`, `conversations/ID` (its operations, newest first) and `store` (its state).
+ */
+export function storeApi(store: Store | undefined, path: string, query: string): StoreApiAnswer {
+  if (store === undefined) return error(404, 'store_off', 'the request store is off: start modeltap serve with --store PATH, default or memory');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter((p) => p !== '');
+  try {
+    if (parts.length === 1 && parts[0] === 'store') {
+      return { status: 200, body: { location: store.location, open: store.open, fault: store.fault, written: store.written, dropped: store.dropped, sizeBytes: store.sizeBytes() } };
+    }
+    if (parts[0] === 'operations' && parts.length === 1) return { status: 200, body: store.listOperations(filterOf(params)) };
+    if (parts[0] === 'operations' && parts.length === 2) {
+      const id = Number(parts[1]);
+      const op = Number.isSafeInteger(id) ? store.getOperation(id) : undefined;
+      return op === undefined ? error(404, 'not_found', `no operation ${parts[1]}`) : { status: 200, body: op };
+    }
+    if (parts[0] === 'conversations' && parts.length === 1) {
+      const before = integer(params, 'before');
+      const limit = integer(params, 'limit');
+      return { status: 200, body: store.listConversations({ ...(before === undefined ? {} : { before }), ...(limit === undefined ? {} : { limit }) }) };
+    }
+    if (parts[0] === 'conversations' && parts.length === 2) {
+      return { status: 200, body: store.listOperations({ ...filterOf(params), conversation: decodeURIComponent(parts[1] as string) }) };
+    }
+  } catch (e) {
+    if (e instanceof BadParameter) return error(400, 'invalid_parameter', e.message);
+    return error(503, 'store_failed', e instanceof Error ? e.message : String(e));
+  }
+  return error(404, 'not_found', `no API at /modeltap/api/${path}`);
+}
