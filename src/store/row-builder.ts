@@ -19,7 +19,7 @@ import {
   FIELDS,
   type CompletedFacts,
   type StartFacts,
-} from '../telemetry/otel/facts.js';
+} from '../telemetry/facts.js';
 import type { OperationInfo } from '../telemetry/proxy-telemetry.js';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 

@@ -1,4 +1,3 @@
-import { errorType } from '../proxy/proxy-error.js';
 import type { OperationFilter, Store } from './store.js';
 
 /** An answer of the store's JSON API: its status and body (errors OpenAI-shaped). */
@@ -7,9 +6,10 @@ export interface StoreApiAnswer {
   readonly body: unknown;
 }
 
-const error = (status: number, code: string, message: string): StoreApiAnswer => ({
+/** OpenAI-shaped, as the proxy's own errors (`proxy-error.ts`, which this layer may not import). */
+const error = (status: 400 | 404 | 503, code: string, message: string): StoreApiAnswer => ({
   status,
-  body: { error: { message, type: errorType(status), param: null, code } },
+  body: { error: { message, type: status === 404 ? 'not_found_error' : status === 503 ? 'server_error' : 'invalid_request_error', param: null, code } },
 });
 
 class BadParameter extends Error {}

@@ -30,7 +30,7 @@ function nodeOf(path: string): string {
   return path === CONTRACT ? CONTRACT : dirname(path);
 }
 
-const SRC_NODES = ['src', 'src/cli', 'src/ci', 'src/client', 'src/proxy', 'src/sim', 'src/summary', 'src/telemetry', CONTRACT, 'src/telemetry/otel', 'src/util'];
+const SRC_NODES = ['src', 'src/cli', 'src/ci', 'src/client', 'src/proxy', 'src/sim', 'src/store', 'src/summary', 'src/telemetry', CONTRACT, 'src/telemetry/otel', 'src/util'];
 
 /**
  * What each node may import besides itself (architecture.md, "Layout" and "Rules of the house"),
@@ -45,7 +45,10 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'src/client': [CONTRACT, 'src/util'],
   // What the proxy reports (ProxyTelemetry) and its fan-out: client types, the contract.
   'src/telemetry': ['src/client', CONTRACT, 'src/util'],
-  'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/util'],
+  // The request store: rows from the telemetry facts (`src/telemetry/facts.ts`), over node:sqlite.
+  'src/store': ['src/client', 'src/telemetry', CONTRACT, 'src/util'],
+  // The telemetry thread writes the store from the same facts as the spans.
+  'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/store', 'src/util'],
   // The run summary (GET /modeltap/summary, report, check): a data model.
   'src/summary': ['src/util'],
   // The simulated upstream stands alone: it must not share code with what it is a test double for.

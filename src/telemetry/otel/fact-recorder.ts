@@ -31,7 +31,7 @@ import {
   F_WS_REQUEST,
   type CompletedFacts,
   type StartFacts,
-} from './facts.js';
+} from '../facts.js';
 
 /** Where a {@link FactRecorder} hands its batches: the telemetry thread, or the same pipeline in this thread. */
 export interface FactSink {

@@ -33,7 +33,7 @@ import {
   FIELDS,
   type CompletedFacts,
   type StartFacts,
-} from './facts.js';
+} from '../facts.js';
 import type { OtelProxyTelemetry, OtelRequestTelemetry, ScriptedIds } from './otel-telemetry.js';
 
 /** What a {@link FactReplayer} drives. */

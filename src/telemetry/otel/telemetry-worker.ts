@@ -6,8 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import { decodeFacts } from './fact-codec.js';
-import { S_ENDED, S_HEARTBEAT, S_PROCESSED, type FromTelemetry, type ToTelemetry } from './facts.js';
+import { decodeFacts } from '../fact-codec.js';
+import { S_ENDED, S_HEARTBEAT, S_PROCESSED, type FromTelemetry, type ToTelemetry } from '../facts.js';
 import { startPipeline, type PipelineConfig } from './telemetry-pipeline.js';
 import { plainSpan } from './plain-span.js';
 import { storeApi } from '../../store/store-api.js';

@@ -1,13 +1,13 @@
 /**
  * The contract between the relay's thread, which records what happened as facts, and the
- * telemetry thread, which turns them into spans and metrics (`fact-recorder.ts` writes them,
- * `fact-replayer.ts` reads them). A batch is one flat array of entries, each an opcode, an id and
+ * telemetry thread, which turns them into spans and metrics and the store's rows (`otel/fact-recorder.ts`
+ * writes them, `otel/fact-replayer.ts` and `store/row-builder.ts` read them). A batch is one flat array of entries, each an opcode, an id and
  * the time it was recorded (`performance.now()` of the relay's thread), then the opcode's own
  * fields, always the same number. Flat primitives clone cheaply and cost the relay no object per
  * fact; objects appear only once per request or operation (its info) and for a completed event.
  */
 
-import type { ServerRequestInfo } from '../proxy-telemetry.js';
+import type { ServerRequestInfo } from './proxy-telemetry.js';
 import type { EncodedFacts } from './fact-codec.js';
 
 /** A request arrived: id, time, {@link StartFacts}. */
