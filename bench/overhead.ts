@@ -99,9 +99,13 @@ function cpuMsOf(pids: readonly number[], main = false): number {
   return (ticks * 1000) / CLK_TCK;
 }
 
-/** CPU ms of the processes' telemetry threads (named `modeltap-telemetry`, which Linux cuts to 15 characters). */
+/**
+ * CPU ms of the processes' telemetry threads (named `modeltap-telemetry`, which Linux cuts to 15
+ * characters), or NaN when none is found: Node 22 does not give a worker's OS thread its name.
+ */
 function telemetryThreadCpuMsOf(pids: readonly number[]): number {
   let ticks = 0;
+  let found = false;
   for (const pid of pids) {
     let tasks: string[] = [];
     try {
@@ -112,6 +116,7 @@ function telemetryThreadCpuMsOf(pids: readonly number[]): number {
     for (const tid of tasks) {
       try {
         if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('modeltap-teleme')) continue;
+        found = true;
         const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
         ticks += Number(fields[11]) + Number(fields[12]);
       } catch {
@@ -119,7 +124,7 @@ function telemetryThreadCpuMsOf(pids: readonly number[]): number {
       }
     }
   }
-  return (ticks * 1000) / CLK_TCK;
+  return found ? (ticks * 1000) / CLK_TCK : Number.NaN;
 }
 
 function rssMbOf(pids: readonly number[]): number {
