@@ -10,6 +10,7 @@ import { SIM_HELP, simCommand } from './sim-command.js';
 import { BENCH_HELP, benchCommand } from './bench-command.js';
 import { CHECK_HELP, checkCommand } from './check-command.js';
 import { REPORT_HELP, reportCommand } from './report-command.js';
+import { EXPORT_HELP, exportCommand } from './export-command.js';
 
 const HELP = `Usage: modeltap <command> [options]
 
@@ -19,6 +20,7 @@ Commands:
   bench    Generate load and write a run summary (modeltap bench --help)
   report   Print a run summary (modeltap report --help)
   check    Compare a run with a baseline; exit 1 on a regression (modeltap check --help)
+  export   Write a request store's requests as JSON lines (modeltap export --help)
 
   --version  Print the version.
   --help     Show this help.
@@ -69,6 +71,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'check':
       if (wantsHelp) return print(CHECK_HELP);
       return checkCommand(rest, io);
+    case 'export':
+      if (wantsHelp) return print(EXPORT_HELP);
+      return exportCommand(rest, io);
     default:
       throw new UsageError(`unknown command '${command}' (try modeltap --help)`);
   }

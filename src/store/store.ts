@@ -18,6 +18,8 @@ export interface StoreOptions {
   readonly log?: (line: string) => void;
   /** For tests: SQLite's own page limit, so that a write finds the "disk" full. */
   readonly maxPageCount?: number;
+  /** Open an existing database for reading only (`modeltap export`): nothing is created, migrated or written. */
+  readonly readOnly?: boolean;
 }
 
 /** Why the store is not working; null while it works. */
@@ -30,6 +32,8 @@ export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newe
 export interface OperationFilter {
   /** Rows with an id below this (the previous page's `next`). */
   readonly before?: number;
+  /** Oldest first instead, from the row after this id (the previous page's `next`); 0 for the first page. */
+  readonly after?: number;
   /** At most this many rows (1 to 500). Default 100. */
   readonly limit?: number;
   /** The request or response model. */
@@ -152,6 +156,7 @@ export class Store {
     this.#options = options;
     try {
       this.#db = openDatabase(location, options);
+      if (options.readOnly === true) return;
       this.#insertOperation = this.#db.prepare(`INSERT INTO operations (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
       this.#insertEvent = this.#db.prepare('INSERT INTO events (operation_id, seq, kind, offset_ms, bytes, ok) VALUES (?, ?, ?, ?, ?, ?)');
     } catch (error) {
@@ -257,6 +262,7 @@ export class Store {
       params.push(...values);
     };
     if (filter.before !== undefined) add('id < ?', filter.before);
+    if (filter.after !== undefined) add('id > ?', filter.after);
     if (filter.model !== undefined) add('(request_model = ? OR response_model = ?)', filter.model, filter.model);
     if (filter.route !== undefined) add('route = ?', filter.route);
     if (filter.status !== undefined) add('status = ?', filter.status);
@@ -267,7 +273,7 @@ export class Store {
     if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
     if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
     const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
-    const sql = `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const sql = `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${filter.after === undefined ? 'DESC' : 'ASC'} LIMIT ?`;
     const rows = db.prepare(sql).all(...params, limit + 1) as Record<string, unknown>[];
     const page = rows.slice(0, limit).map(storedOf);
     return { operations: page, next: rows.length > limit ? (page.at(-1)?.id ?? null) : null };
@@ -367,6 +373,19 @@ function usedBytes(db: DatabaseSync): number {
 }
 
 function openDatabase(location: StoreLocation, options: StoreOptions): DatabaseSync {
+  if (options.readOnly === true) {
+    if (location === ':memory:' || !existsSync(location)) throw new Error(`no store at ${location}`);
+    const db = new (loadSqlite().DatabaseSync)(location, { readOnly: true });
+    try {
+      const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+      if (version > SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${SCHEMA_VERSION})`);
+      if (version < SCHEMA_VERSION) throw new Error(`schema version ${version} is older than this modeltap's (${SCHEMA_VERSION}): open it once with modeltap serve --store to migrate it`);
+      return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
   if (location !== ':memory:') {
     mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
     // Created with 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.

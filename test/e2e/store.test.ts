@@ -47,6 +47,28 @@ describe('modeltap serve --store', () => {
     }
   });
 
+  it('modeltap export writes the stored requests as JSON lines, oldest first, without touching the file', async () => {
+    const path = join(tempDir(), 'run.db');
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0', '--store', path]);
+    for (const stream of [true, false]) await fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: 'hi', stream }) }).then((r) => r.text());
+    expect(await cli.stop('SIGTERM')).toBe(0);
+    const before = statSync(path).mtimeMs;
+    const plain = await runCli(['export', path]);
+    expect(plain.code).toBe(0);
+    const lines = plain.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['transport'])).toEqual(['http_sse', 'http_json']);
+    expect(lines[0]).not.toHaveProperty('events');
+    const withEvents = await runCli(['export', path, '--events']);
+    const first = JSON.parse(withEvents.stdout.split('\n')[0] ?? '{}') as { events: unknown[]; eventCount: number };
+    expect(first.events).toHaveLength(first.eventCount);
+    expect((await runCli(['export', path, '--since', '2999-01-01T00:00:00Z'])).stdout).toBe('');
+    expect(statSync(path).mtimeMs).toBe(before);
+    const missing = await runCli(['export', join(tempDir(), 'none.db')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/cannot read the store .*none\.db: no store at/);
+  });
+
   it('without a store, its API says so', async () => {
     const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0']);
     const res = await fetch(`${cli.url}/modeltap/api/operations`);

@@ -1,7 +1,7 @@
 // The request store on real SQLite files in a temporary directory: schema and migrations, what a
 // row keeps, pagination and filters, retention and size limits, and the failures that must never
 // reach the relay (a location that cannot be created, a corrupt file, a full disk, a newer schema).
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -188,6 +188,26 @@ describe('the store', () => {
     expect(statSync(path).size).toBeLessThan(before);
     // The newest rows are the ones kept.
     expect(store.listOperations({ limit: 1 }).operations[0]?.id).toBe(newest);
+  });
+});
+
+describe('a read-only store (modeltap export)', () => {
+  it('reads an existing store, writes nothing, and never creates a missing one', () => {
+    const dir = tempDir();
+    const path = join(dir, 'ro.db');
+    const writer = open(path);
+    writer.write([row(), row()]);
+    writer.close();
+    const reader = open(path, { readOnly: true });
+    expect(reader.fault).toBeNull();
+    const oldest = reader.listOperations({ after: 0, limit: 1 });
+    expect(oldest.operations).toHaveLength(1);
+    expect(reader.listOperations({ after: oldest.next ?? 0 }).operations).toHaveLength(1);
+    expect(reader.write([row()])).toBe(0);
+    expect(reader.listOperations().operations).toHaveLength(2);
+    const missing = open(join(dir, 'missing.db'), { readOnly: true });
+    expect(missing.fault?.message).toMatch(/no store at/);
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
   });
 });
 
