@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { formatReport, type ReportFormat } from '../summary/format-report.js';
 import { parseSummary } from '../summary/parse-summary.js';
+import { summaryFromStore } from '../store/store-summary.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
 export const REPORT_FLAGS: readonly FlagDef[] = [
-  { name: 'from', kind: 'string', value: 'URL|FILE', help: "A running modeltap's base URL (its /modeltap/summary) or a summary file." },
+  { name: 'from', kind: 'string', value: 'URL|FILE', help: "A running modeltap's base URL (its /modeltap/summary), a summary file, or a request store (modeltap serve --store PATH)." },
   { name: 'format', kind: 'string', value: 'table|json|markdown', help: 'Output format.', defaultText: 'table' },
   { name: 'access-key', env: 'MODELTAP_ACCESS_KEY', kind: 'string', value: 'KEY', help: 'The access key, for a modeltap that requires one.' },
 ];
 
-export const REPORT_HELP = helpText('Usage: modeltap report --from URL|FILE [--format table|json|markdown]', 'Prints a run summary.', REPORT_FLAGS);
+export const REPORT_HELP = helpText('Usage: modeltap report --from URL|FILE|STORE [--format table|json|markdown]', 'Prints a run summary.', REPORT_FLAGS);
 
 export async function reportCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: { stdout: (s: string) => void }): Promise<number> {
   const v = parseFlags(argv, REPORT_FLAGS, env);
@@ -27,11 +31,22 @@ export async function reportCommand(argv: readonly string[], env: Readonly<Recor
     if (!res.ok) throw new UsageError(`${base}/modeltap/summary answered ${res.status}`);
     text = await res.text();
   } else {
+    let bytes: Buffer;
     try {
-      text = readFileSync(from, 'utf8');
+      bytes = readFileSync(from);
     } catch {
       throw new UsageError(`cannot read ${from}`);
     }
+    // A request store (modeltap serve --store PATH) reads as the summary of what it holds.
+    if (bytes.subarray(0, 16).equals(SQLITE_HEADER)) {
+      try {
+        io.stdout(formatReport(summaryFromStore(from), format));
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      return 0;
+    }
+    text = bytes.toString('utf8');
   }
   try {
     io.stdout(formatReport(parseSummary(text, from), format));

@@ -6,6 +6,8 @@ export interface OperationRow {
   readonly sentMs: number | null;
   readonly headMs: number | null;
   readonly firstEventMs: number | null;
+  /** When the first bytes of the answer were written to the caller. */
+  readonly firstWriteMs: number | null;
   readonly endMs: number;
   readonly method: string;
   readonly route: string | null;

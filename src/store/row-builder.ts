@@ -14,7 +14,9 @@ import {
   F_TURN_CHUNK,
   F_TURN_END,
   F_TURN_EVENT,
+  F_TURN_WRITE,
   F_WS_EVENT,
+  F_WRITE,
   F_WS_REQUEST,
   FIELDS,
   type CompletedFacts,
@@ -35,6 +37,7 @@ interface Pending {
   sentAt: number | undefined;
   headAt: number | undefined;
   firstEventAt: number | undefined;
+  firstWriteAt: number | undefined;
   status: number | null;
   transport: string | null;
   overheadMs: number | null;
@@ -57,6 +60,7 @@ function pending(start: StartFacts, at: number, op: OperationInfo | undefined): 
     sentAt: undefined,
     headAt: undefined,
     firstEventAt: undefined,
+    firstWriteAt: undefined,
     status: null,
     transport: null,
     overheadMs: null,
@@ -116,7 +120,7 @@ export class RowBuilder {
       if (!OWN_PATH.test(start.path)) this.#requests.set(id, pending(start, at, undefined));
       return undefined;
     }
-    if (op === F_TURN_EVENT || op === F_TURN_CHUNK || op === F_TURN_END) return this.#turn(op, id, at, f, i);
+    if (op === F_TURN_EVENT || op === F_TURN_CHUNK || op === F_TURN_WRITE || op === F_TURN_END) return this.#turn(op, id, at, f, i);
     const p = this.#requests.get(id);
     if (p === undefined) return undefined;
     switch (op) {
@@ -150,6 +154,9 @@ export class RowBuilder {
         return undefined;
       case F_ERROR:
         p.errorType = f[i + 3] as string;
+        return undefined;
+      case F_WRITE:
+        p.firstWriteAt ??= at;
         return undefined;
       case F_TURN: {
         const turn = f[i + 3] as number;
@@ -199,6 +206,10 @@ export class RowBuilder {
       turn.firstEventAt ??= f[i + 3] as number;
       return undefined;
     }
+    if (op === F_TURN_WRITE) {
+      turn.firstWriteAt ??= at;
+      return undefined;
+    }
     this.#turns.delete(id);
     for (const [request, open] of this.#turnsOf) {
       const at2 = open.indexOf(id);
@@ -226,6 +237,7 @@ export class RowBuilder {
       sentMs: epoch(p.sentAt),
       headMs: epoch(p.headAt),
       firstEventMs: epoch(p.firstEventAt),
+      firstWriteMs: epoch(p.firstWriteAt),
       endMs: o + endAt,
       method: p.start.method,
       route: p.start.route ?? null,

@@ -5,7 +5,7 @@
  */
 
 /** The schema version this modeltap writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** One migration: statements run in one transaction, then `user_version` is set. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -70,5 +70,10 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       ok INTEGER NOT NULL,
       PRIMARY KEY (operation_id, seq)
     ) WITHOUT ROWID`,
+  ],
+  [
+    // When the first bytes of the answer were written to the caller: the run summary's time to
+    // first chunk is measured from arrival to it (modeltap report --from a store).
+    'ALTER TABLE operations ADD COLUMN first_write_ms REAL',
   ],
 ];

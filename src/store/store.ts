@@ -107,6 +107,7 @@ const COLUMNS = [
   'span_id',
   'event_count',
   'content',
+  'first_write_ms',
 ] as const;
 
 /** SQLite's primary result codes the store tells apart (the low byte of an extended code). */
@@ -478,6 +479,7 @@ function valuesOf(r: OperationRow): (string | number | null)[] {
     r.spanId,
     r.eventCount,
     r.content,
+    r.firstWriteMs,
   ];
 }
 
@@ -491,6 +493,7 @@ function storedOf(r: Record<string, unknown>): StoredOperation {
     sentMs: num('sent_ms'),
     headMs: num('head_ms'),
     firstEventMs: num('first_event_ms'),
+    firstWriteMs: num('first_write_ms'),
     endMs: Number(r['end_ms']),
     method: String(r['method']),
     route: str('route'),

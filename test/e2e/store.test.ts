@@ -69,6 +69,29 @@ describe('modeltap serve --store', () => {
     expect(missing.stderr).toMatch(/cannot read the store .*none\.db: no store at/);
   });
 
+  it('modeltap report --from a store reads it as the run summary of what it holds', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'run.db');
+    const summaryFile = join(dir, 'summary.json');
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0', '--store', path, '--summary-file', summaryFile]);
+    const post = (model: string, headers: Record<string, string> = {}) =>
+      fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, input: 'hi', stream: true }) }).then((r) => r.text());
+    for (const model of ['a', 'a', 'b']) await post(model);
+    await post('b', { 'x-sim-fault': 'status:429' });
+    expect(await cli.stop('SIGTERM')).toBe(0);
+    const fromStore = await runCli(['report', '--from', path, '--format', 'json']);
+    const fromSummary = await runCli(['report', '--from', summaryFile, '--format', 'json']);
+    expect(fromStore.code).toBe(0);
+    type Group = { model: string; count: number; errors: Record<string, number>; tokens: unknown; ttfcMs: { count: number }; durationMs: { count: number } };
+    const shape = (text: string) =>
+      ((JSON.parse(text) as { groups: Group[] }).groups.map((g) => ({ model: g.model, count: g.count, errors: g.errors, tokens: g.tokens, ttfc: g.ttfcMs.count, duration: g.durationMs.count })) as unknown[]).sort((x, y) =>
+        JSON.stringify(x).localeCompare(JSON.stringify(y)),
+      );
+    // The same groups, counts, errors and tokens as the proxy's own summary of the same run.
+    expect(shape(fromStore.stdout)).toEqual(shape(fromSummary.stdout));
+    expect(shape(fromStore.stdout)).toHaveLength(2);
+  });
+
   it('without a store, its API says so', async () => {
     const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0']);
     const res = await fetch(`${cli.url}/modeltap/api/operations`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_EVENTS, type OperationRow } from '../../../src/store/operation-row.js';
-import { SCHEMA_VERSION } from '../../../src/store/store-schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/store-schema.js';
 import { Store } from '../../../src/store/store.js';
 
 const dirs: string[] = [];
@@ -38,6 +38,7 @@ function row(over: Partial<OperationRow> = {}): OperationRow {
     sentMs: arrivalMs + 0.4,
     headMs: arrivalMs + 50,
     firstEventMs: arrivalMs + 51,
+    firstWriteMs: arrivalMs + 51.1,
     endMs: arrivalMs + 120,
     method: 'POST',
     route: '/v1/responses',
@@ -161,6 +162,24 @@ describe('the store', () => {
     const again = open(path);
     expect(again.fault).toBeNull();
     expect(again.listOperations().operations).toHaveLength(1);
+  });
+
+  it('migrates a database of the first version forward, keeping its rows', () => {
+    const path = join(tempDir(), 'v1.db');
+    const db = new DatabaseSync(path);
+    for (const statement of MIGRATIONS[0] ?? []) db.exec(statement);
+    db.exec('PRAGMA user_version = 1');
+    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
+    db.close();
+    const store = open(path);
+    expect(store.fault).toBeNull();
+    const [old] = store.listOperations().operations;
+    expect(old).toMatchObject({ arrivalMs: 1, endMs: 2, firstWriteMs: null });
+    store.write([row()]);
+    expect(store.listOperations().operations[0]?.firstWriteMs).not.toBeNull();
+    const check = new DatabaseSync(path);
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
+    check.close();
   });
 
   it('deletes what is older than the retention, with its events', () => {
