@@ -54,7 +54,8 @@ function filterOf(query: URLSearchParams): OperationFilter {
  * The store's JSON API under `/modeltap/api/` (`path` is what follows it, `query` the query string):
  * `operations` (filters `model`, `route`, `status`, `error` (a type or `any`), `conversation`,
  * `since`, `until`, `q` (an id); pages by `before` and `limit`), `operations/ID` (with its events),
- * `conversations`, `conversations/ID` (its operations, newest first) and `store` (its state).
+ * `conversations`, `conversations/ID` (its operations, newest first), `stats` (`since`, `until`,
+ * `bucket_ms`: per bucket and model, requests, errors, latency percentiles, tokens) and `store`.
  */
 export function storeApi(store: Store | undefined, path: string, query: string): StoreApiAnswer {
   if (store === undefined) return error(404, 'store_off', 'the request store is off: start modeltap serve with --store PATH, default or memory');
@@ -69,6 +70,15 @@ export function storeApi(store: Store | undefined, path: string, query: string):
       const id = Number(parts[1]);
       const op = Number.isSafeInteger(id) ? store.getOperation(id) : undefined;
       return op === undefined ? error(404, 'not_found', `no operation ${parts[1]}`) : { status: 200, body: op };
+    }
+    if (parts.length === 1 && parts[0] === 'stats') {
+      const until = time(params, 'until') ?? Date.now();
+      const since = time(params, 'since') ?? until - 3_600_000;
+      const bucketMs = integer(params, 'bucket_ms') ?? 60_000;
+      if (bucketMs < 1000) throw new BadParameter("'bucket_ms' must be at least 1000");
+      if (until <= since) throw new BadParameter("'until' must be after 'since'");
+      if ((until - since) / bucketMs > 10_000) throw new BadParameter('at most 10000 buckets: give a larger bucket_ms or a shorter range');
+      return { status: 200, body: { since, until, bucketMs, ...store.stats({ since, until, bucketMs }) } };
     }
     if (parts[0] === 'conversations' && parts.length === 1) {
       const before = integer(params, 'before');

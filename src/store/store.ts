@@ -68,6 +68,31 @@ export interface ConversationSummary {
   readonly lastId: number;
 }
 
+/** One time bucket of one model in {@link Store.stats}: counts, latency percentiles (ms, null without values) and tokens. */
+export interface StatsPoint {
+  /** The bucket's start, epoch ms. */
+  readonly t: number;
+  /** The request model, or null for requests that named none. */
+  readonly model: string | null;
+  readonly requests: number;
+  readonly errors: number;
+  readonly ttfcMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  readonly durationMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/** At most this many operations are read for one {@link Store.stats} answer (it says when it stopped short). */
+export const MAX_STATS_ROWS = 200_000;
+
+/** Nearest-rank percentiles of `values` (sorted here). */
+function percentiles(values: number[]): { p50: number | null; p95: number | null; p99: number | null } {
+  if (values.length === 0) return { p50: null, p95: null, p99: null };
+  values.sort((a, b) => a - b);
+  const at = (p: number): number => values[Math.max(0, Math.ceil(p * values.length) - 1)] as number;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
 const DAY_MS = 86_400_000;
 const COLUMNS = [
   'kind',
@@ -320,6 +345,48 @@ export class Store {
       lastId: Number(r['last_id']),
     }));
     return { conversations: page, next: rows.length > limit ? (page.at(-1)?.lastId ?? null) : null };
+  }
+
+  /**
+   * Model operations between `since` and `until` (epoch ms, by arrival) in buckets of `bucketMs`,
+   * per request model: requests, errors, time to first chunk and duration percentiles, tokens.
+   * Reads at most {@link MAX_STATS_ROWS} operations (`truncated` says when there were more).
+   */
+  stats(range: { readonly since: number; readonly until: number; readonly bucketMs: number }): { readonly points: StatsPoint[]; readonly truncated: boolean } {
+    const db = this.#db;
+    if (db === undefined) return { points: [], truncated: false };
+    const rows = db
+      .prepare(
+        `SELECT arrival_ms, request_model, error_type, ttfc_ms, duration_ms, input_tokens, output_tokens FROM operations
+         WHERE kind = 'model' AND arrival_ms >= ? AND arrival_ms < ? ORDER BY arrival_ms LIMIT ?`,
+      )
+      .all(range.since, range.until, MAX_STATS_ROWS + 1) as Record<string, unknown>[];
+    const truncated = rows.length > MAX_STATS_ROWS;
+    const buckets = new Map<string, { t: number; model: string | null; requests: number; errors: number; ttfc: number[]; duration: number[]; input: number; output: number }>();
+    for (const r of truncated ? rows.slice(0, MAX_STATS_ROWS) : rows) {
+      const t = range.since + Math.floor(((r['arrival_ms'] as number) - range.since) / range.bucketMs) * range.bucketMs;
+      const model = (r['request_model'] as string | null) ?? null;
+      const key = `${t} ${model ?? ''}`;
+      let b = buckets.get(key);
+      if (b === undefined) buckets.set(key, (b = { t, model, requests: 0, errors: 0, ttfc: [], duration: [], input: 0, output: 0 }));
+      b.requests++;
+      if (r['error_type'] !== null) b.errors++;
+      if (r['ttfc_ms'] !== null) b.ttfc.push(r['ttfc_ms'] as number);
+      b.duration.push(r['duration_ms'] as number);
+      b.input += Number(r['input_tokens'] ?? 0);
+      b.output += Number(r['output_tokens'] ?? 0);
+    }
+    const points = [...buckets.values()].map((b) => ({
+      t: b.t,
+      model: b.model,
+      requests: b.requests,
+      errors: b.errors,
+      ttfcMs: percentiles(b.ttfc),
+      durationMs: percentiles(b.duration),
+      inputTokens: b.input,
+      outputTokens: b.output,
+    }));
+    return { points, truncated };
   }
 
   /** Closes the database (idempotent). */

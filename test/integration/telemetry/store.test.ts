@@ -162,6 +162,13 @@ describe('the request store', () => {
     expect((await api('conversations')).body).toMatchObject({ conversations: [{ conversationId: 'sess-api', operations: 3, errors: 0 }], next: null });
     expect(((await api('conversations/sess-api')).body as unknown as Page).operations).toHaveLength(3);
     expect((await api('store')).body).toMatchObject({ open: true, fault: null, written: 4, dropped: 0 });
+    const stats = (await api('stats')).body as { points: { model: string; requests: number; errors: number; ttfcMs: { p50: number | null } }[]; bucketMs: number };
+    expect(stats.bucketMs).toBe(60_000);
+    const byModel = new Map<string, number>();
+    for (const p of stats.points) byModel.set(p.model, (byModel.get(p.model) ?? 0) + p.requests);
+    expect(Object.fromEntries(byModel)).toEqual({ a: 2, b: 1, c: 1 });
+    expect(stats.points.filter((p) => p.model === 'c').every((p) => p.errors === p.requests)).toBe(true);
+    expect((await api('stats?bucket_ms=10')).status).toBe(400);
     expect(await api('operations?status=ok')).toEqual({ status: 400, body: { error: { message: "'status' must be an integer, not 'ok'", type: 'invalid_request_error', param: null, code: 'invalid_parameter' } } });
     expect((await api('operations/999999')).status).toBe(404);
     expect((await api('nothing')).body).toMatchObject({ error: { code: 'not_found' } });

@@ -152,6 +152,26 @@ describe('the store', () => {
     expect(store.listConversations({ before: conversations[0]?.lastId ?? 0 }).conversations.map((c) => c.conversationId)).toEqual(['y']);
   });
 
+  it('sums model operations per time bucket and model, with nearest-rank percentiles', () => {
+    const store = open(':memory:');
+    const t0 = 1_800_000_000_000;
+    const at = (offset: number, over: Partial<OperationRow>) => row({ arrivalMs: t0 + offset, ...over });
+    store.write([
+      ...Array.from({ length: 100 }, (_, i) => at(i * 10, { requestModel: 'a', ttfcMs: i + 1, durationMs: 100 + i, outputTokens: 2, inputTokens: 1 })),
+      at(500, { requestModel: 'b', errorType: 'stream', ttfcMs: null }),
+      at(61_000, { requestModel: 'a', ttfcMs: 7 }),
+      at(30_000, { kind: 'other', requestModel: null }),
+      at(-1, { requestModel: 'a' }),
+    ]);
+    const { points, truncated } = store.stats({ since: t0, until: t0 + 120_000, bucketMs: 60_000 });
+    expect(truncated).toBe(false);
+    const of = (t: number, model: string) => points.find((p) => p.t === t && p.model === model);
+    expect(of(t0, 'a')).toEqual({ t: t0, model: 'a', requests: 100, errors: 0, ttfcMs: { p50: 50, p95: 95, p99: 99 }, durationMs: { p50: 149, p95: 194, p99: 198 }, inputTokens: 100, outputTokens: 200 });
+    expect(of(t0, 'b')).toMatchObject({ requests: 1, errors: 1, ttfcMs: { p50: null, p95: null, p99: null } });
+    expect(of(t0 + 60_000, 'a')).toMatchObject({ requests: 1, ttfcMs: { p50: 7, p95: 7, p99: 7 } });
+    expect(points).toHaveLength(3);
+  });
+
   it('migrates an empty database from the first version, and keeps the rows of a current one', () => {
     const path = join(tempDir(), 'old.db');
     new DatabaseSync(path).close();
