@@ -1,3 +1,4 @@
+import { parseTime } from '../store/store-api.js';
 import { Store } from '../store/store.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
@@ -12,7 +13,7 @@ export const EXPORT_HELP = helpText('Usage: modeltap export PATH [--format jsonl
 
 function time(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
-  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
+  const n = parseTime(text);
   if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be an ISO 8601 time or epoch milliseconds, not '${text}'`);
   return n;
 }

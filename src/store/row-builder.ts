@@ -33,6 +33,8 @@ interface Pending {
   readonly start: StartFacts;
   /** When this request or turn began (a turn: when its first frame went upstream). */
   readonly at: number;
+  /** A turn's request (its WebSocket connection). */
+  readonly request: number | undefined;
   op: OperationInfo | undefined;
   sentAt: number | undefined;
   headAt: number | undefined;
@@ -52,10 +54,11 @@ interface Pending {
   events: EventRow[];
 }
 
-function pending(start: StartFacts, at: number, op: OperationInfo | undefined): Pending {
+function pending(start: StartFacts, at: number, op: OperationInfo | undefined, request?: number): Pending {
   return {
     start,
     at,
+    request,
     op,
     sentAt: undefined,
     headAt: undefined,
@@ -92,8 +95,8 @@ export class RowBuilder {
   readonly #capture: boolean;
   readonly #requests = new Map<number, Pending>();
   readonly #turns = new Map<number, Pending>();
-  /** A request's open turns, newest last: a frame is the turn's when only one is open. */
-  readonly #turnsOf = new Map<number, number[]>();
+  /** A request's open turns: a frame is the turn's when only one is open. */
+  readonly #turnsOf = new Map<number, Set<number>>();
 
   /** `timeOrigin`: the relay thread's `performance.timeOrigin` (the facts' clock starts there). */
   constructor(timeOrigin: number, captureContent: boolean) {
@@ -160,10 +163,10 @@ export class RowBuilder {
         return undefined;
       case F_TURN: {
         const turn = f[i + 3] as number;
-        this.#turns.set(turn, pending(p.start, at, f[i + 5] as OperationInfo));
+        this.#turns.set(turn, pending(p.start, at, f[i + 5] as OperationInfo, id));
         const open = this.#turnsOf.get(id);
-        if (open === undefined) this.#turnsOf.set(id, [turn]);
-        else open.push(turn);
+        if (open === undefined) this.#turnsOf.set(id, new Set([turn]));
+        else open.add(turn);
         return undefined;
       }
       case F_WS_REQUEST: {
@@ -192,7 +195,7 @@ export class RowBuilder {
 
   #onlyTurn(request: number): Pending | undefined {
     const open = this.#turnsOf.get(request);
-    return open !== undefined && open.length === 1 ? this.#turns.get(open[0] as number) : undefined;
+    return open !== undefined && open.size === 1 ? this.#turns.get(open.values().next().value as number) : undefined;
   }
 
   #turn(op: number, id: number, at: number, f: readonly unknown[], i: number): OperationRow | undefined {
@@ -211,14 +214,7 @@ export class RowBuilder {
       return undefined;
     }
     this.#turns.delete(id);
-    for (const [request, open] of this.#turnsOf) {
-      const at2 = open.indexOf(id);
-      if (at2 !== -1) {
-        open.splice(at2, 1);
-        if (open.length === 0) this.#turnsOf.delete(request);
-        break;
-      }
-    }
+    if (turn.request !== undefined) this.#turnsOf.get(turn.request)?.delete(id);
     turn.transport = 'websocket';
     turn.errorType = f[i + 3] as string | null;
     return this.#row(turn, at, 'model');

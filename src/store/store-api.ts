@@ -23,11 +23,15 @@ function integer(query: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-/** A time: epoch milliseconds or an ISO 8601 date. */
+/** A time given as epoch milliseconds or an ISO 8601 date, in epoch ms; NaN when it is neither. */
+export function parseTime(text: string): number {
+  return /^\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
+}
+
 function time(query: URLSearchParams, name: string): number | undefined {
   const text = query.get(name);
   if (text === null || text === '') return undefined;
-  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
+  const n = parseTime(text);
   if (!Number.isFinite(n)) throw new BadParameter(`'${name}' must be epoch milliseconds or an ISO 8601 time, not '${text}'`);
   return n;
 }

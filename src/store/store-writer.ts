@@ -1,3 +1,4 @@
+import { errorTypeOf } from '../telemetry/guarded-telemetry.js';
 import { RowBuilder } from './row-builder.js';
 import { Store, type StoreFaultCode } from './store.js';
 
@@ -23,12 +24,14 @@ export class StoreWriter {
   readonly store: Store;
   readonly #builder: RowBuilder;
   readonly #onDropped: (rows: number, code: StoreFaultCode) => void;
+  readonly #onError: (method: string, errorType: string) => void;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void }) {
+  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void; readonly onError: (method: string, errorType: string) => void }) {
     this.store = new Store(config.location, { retentionMs: config.retentionMs, maxBytes: config.maxBytes, ...(options.log ? { log: options.log } : {}) });
     this.#builder = new RowBuilder(options.timeOrigin, options.captureContent);
     this.#onDropped = options.onDropped;
+    this.#onError = options.onError;
     this.store.enforceLimits();
     this.#timer = setInterval(() => this.store.enforceLimits(), LIMITS_EVERY_MS);
     this.#timer.unref();
@@ -39,8 +42,9 @@ export class StoreWriter {
     let rows;
     try {
       rows = this.#builder.apply(facts);
-    } catch {
-      // A malformed batch costs its rows, never the telemetry thread.
+    } catch (error) {
+      // A malformed batch costs its rows, never the telemetry thread; counted like a telemetry call that threw.
+      this.#onError('store.rows', errorTypeOf(error));
       return;
     }
     if (rows.length === 0) return;

@@ -94,46 +94,52 @@ function percentiles(values: number[]): { p50: number | null; p95: number | null
 }
 
 const DAY_MS = 86_400_000;
-const COLUMNS = [
+/** An operation's fields as stored, one column each (`snake_case` of the field); `events` has its own table. */
+type RowField = Exclude<keyof OperationRow, 'events'>;
+const FIELDS = [
   'kind',
-  'arrival_ms',
-  'sent_ms',
-  'head_ms',
-  'first_event_ms',
-  'end_ms',
+  'arrivalMs',
+  'sentMs',
+  'headMs',
+  'firstEventMs',
+  'endMs',
   'method',
   'route',
   'path',
   'transport',
   'api',
   'stream',
-  'request_model',
-  'response_model',
+  'requestModel',
+  'responseModel',
   'status',
-  'error_type',
+  'errorType',
   'retries',
-  'auth_recoveries',
-  'ttfc_ms',
-  'duration_ms',
-  'overhead_ms',
-  'upstream_ms',
-  'input_tokens',
-  'cached_input_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'total_tokens',
-  'response_id',
-  'service_tier',
-  'conversation_id',
-  'turn_id',
-  'request_kind',
+  'authRecoveries',
+  'ttfcMs',
+  'durationMs',
+  'overheadMs',
+  'upstreamMs',
+  'inputTokens',
+  'cachedInputTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'totalTokens',
+  'responseId',
+  'serviceTier',
+  'conversationId',
+  'turnId',
+  'requestKind',
   'originator',
-  'trace_id',
-  'span_id',
-  'event_count',
+  'traceId',
+  'spanId',
+  'eventCount',
   'content',
-  'first_write_ms',
-] as const;
+  'firstWriteMs',
+] as const satisfies readonly RowField[];
+// Every field of OperationRow has a column: a field added to the row and not here fails to compile.
+const EVERY_FIELD: Exclude<RowField, (typeof FIELDS)[number]> extends never ? true : never = true;
+void EVERY_FIELD;
+const COLUMNS = FIELDS.map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 
 /** SQLite's primary result codes the store tells apart (the low byte of an extended code). */
 const SQLITE_BUSY = 5;
@@ -508,90 +514,16 @@ function rollback(db: DatabaseSync): void {
 }
 
 function valuesOf(r: OperationRow): (string | number | null)[] {
-  return [
-    r.kind,
-    r.arrivalMs,
-    r.sentMs,
-    r.headMs,
-    r.firstEventMs,
-    r.endMs,
-    r.method,
-    r.route,
-    r.path,
-    r.transport,
-    r.api,
-    r.stream === null ? null : r.stream ? 1 : 0,
-    r.requestModel,
-    r.responseModel,
-    r.status,
-    r.errorType,
-    r.retries,
-    r.authRecoveries,
-    r.ttfcMs,
-    r.durationMs,
-    r.overheadMs,
-    r.upstreamMs,
-    r.inputTokens,
-    r.cachedInputTokens,
-    r.outputTokens,
-    r.reasoningTokens,
-    r.totalTokens,
-    r.responseId,
-    r.serviceTier,
-    r.conversationId,
-    r.turnId,
-    r.requestKind,
-    r.originator,
-    r.traceId,
-    r.spanId,
-    r.eventCount,
-    r.content,
-    r.firstWriteMs,
-  ];
+  return FIELDS.map((f) => {
+    const v = r[f];
+    return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  });
 }
 
 function storedOf(r: Record<string, unknown>): StoredOperation {
-  const num = (k: string): number | null => (r[k] === null ? null : Number(r[k]));
-  const str = (k: string): string | null => (r[k] === null ? null : String(r[k]));
-  return {
-    id: Number(r['id']),
-    kind: r['kind'] === 'model' ? 'model' : 'other',
-    arrivalMs: Number(r['arrival_ms']),
-    sentMs: num('sent_ms'),
-    headMs: num('head_ms'),
-    firstEventMs: num('first_event_ms'),
-    firstWriteMs: num('first_write_ms'),
-    endMs: Number(r['end_ms']),
-    method: String(r['method']),
-    route: str('route'),
-    path: String(r['path']),
-    transport: str('transport'),
-    api: str('api'),
-    stream: r['stream'] === null ? null : r['stream'] === 1,
-    requestModel: str('request_model'),
-    responseModel: str('response_model'),
-    status: num('status'),
-    errorType: str('error_type'),
-    retries: Number(r['retries']),
-    authRecoveries: Number(r['auth_recoveries']),
-    ttfcMs: num('ttfc_ms'),
-    durationMs: Number(r['duration_ms']),
-    overheadMs: num('overhead_ms'),
-    upstreamMs: num('upstream_ms'),
-    inputTokens: num('input_tokens'),
-    cachedInputTokens: num('cached_input_tokens'),
-    outputTokens: num('output_tokens'),
-    reasoningTokens: num('reasoning_tokens'),
-    totalTokens: num('total_tokens'),
-    responseId: str('response_id'),
-    serviceTier: str('service_tier'),
-    conversationId: str('conversation_id'),
-    turnId: str('turn_id'),
-    requestKind: str('request_kind'),
-    originator: str('originator'),
-    traceId: str('trace_id'),
-    spanId: str('span_id'),
-    eventCount: Number(r['event_count']),
-    content: str('content'),
-  };
+  const out: Record<string, unknown> = { id: Number(r['id']) };
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = r[COLUMNS[i] as string] ?? null;
+  // SQLite has no booleans: `stream` is stored as 0 or 1.
+  out['stream'] = out['stream'] === null ? null : out['stream'] === 1;
+  return out as unknown as StoredOperation;
 }

@@ -286,6 +286,7 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
           captureContent: config.captureContent,
           timeOrigin: config.timeOrigin,
           ...(log ? { log } : {}),
+          onError: countError,
           onDropped: (rows, code) => {
             let attrs = storeDropped.get(code);
             if (attrs === undefined) storeDropped.set(code, (attrs = { signal: 'store', reason: code }));

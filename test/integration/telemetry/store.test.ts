@@ -65,9 +65,19 @@ describe('the request store', () => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const completed = new Promise<void>((resolve) => ws.on('message', (data: Buffer) => JSON.parse(data.toString()).type === 'response.completed' && resolve()));
-    ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1-codex', input: [] }));
-    await completed;
+    // Two turns one after the other: the second's frames are its own once the first has ended.
+    for (let n = 0; n < 2; n++) {
+      const completed = new Promise<void>((resolve) => {
+        const onMessage = (data: Buffer) => {
+          if (JSON.parse(data.toString()).type !== 'response.completed') return;
+          ws.off('message', onMessage);
+          resolve();
+        };
+        ws.on('message', onMessage);
+      });
+      ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5.1-codex', input: [] }));
+      await completed;
+    }
     const closed = new Promise((resolve) => ws.once('close', resolve));
     ws.close();
     await closed;
@@ -75,9 +85,11 @@ describe('the request store', () => {
 
     const rows = rowsOf(path);
     const [sse, json, models, ...rest] = rows;
-    const turn = rest.find((r) => r.kind === 'model');
+    const turns = rest.filter((r) => r.kind === 'model');
+    const turn = turns[0];
     const socket = rest.find((r) => r.kind === 'other');
-    expect(rows).toHaveLength(5);
+    expect(rows).toHaveLength(6);
+    expect(turns.map((t) => t.events.at(-1)?.kind)).toEqual(['response.completed', 'response.completed']);
     expect(sse).toMatchObject({
       kind: 'model',
       method: 'POST',
