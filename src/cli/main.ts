@@ -11,6 +11,7 @@ import { BENCH_HELP, benchCommand } from './bench-command.js';
 import { CHECK_HELP, checkCommand } from './check-command.js';
 import { REPORT_HELP, reportCommand } from './report-command.js';
 import { EXPORT_HELP, exportCommand } from './export-command.js';
+import { VIEW_HELP, viewCommand } from './view-command.js';
 
 const HELP = `Usage: modeltap <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   report   Print a run summary (modeltap report --help)
   check    Compare a run with a baseline; exit 1 on a regression (modeltap check --help)
   export   Write a request store's requests as JSON lines (modeltap export --help)
+  view     Open the live view over a stored database (modeltap view --help)
 
   --version  Print the version.
   --help     Show this help.
@@ -74,6 +76,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'export':
       if (wantsHelp) return print(EXPORT_HELP);
       return exportCommand(rest, io);
+    case 'view':
+      if (wantsHelp) return print(VIEW_HELP);
+      await viewCommand(rest, process.env, log);
+      return 0;
     default:
       throw new UsageError(`unknown command '${command}' (try modeltap --help)`);
   }

@@ -41,6 +41,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600), written by the telemetry thread.', defaultText: 'off' },
   { name: 'retention', env: 'MODELTAP_RETENTION', kind: 'string', value: 'DURATION', help: 'How long the store keeps a request (7d, 12h, 30m, 90s).', defaultText: '7d' },
   { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted.", defaultText: '512' },
+  { name: 'trace-url', env: 'MODELTAP_TRACE_URL', kind: 'string', value: 'TEMPLATE', help: "The live view links each request's trace here, {trace_id} replaced by its id (e.g. a Grafana Explore URL over Tempo)." },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
 
@@ -140,6 +141,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       ...(eventLoopDelay ? { eventLoopDelay } : {}),
       // Without a store the API still answers, to say so.
       storeApi: runtime.storeApi ?? (async (path: string, query: string) => storeApi(undefined, path, query)),
+      ...(runtime.storeLive ? { storeLive: runtime.storeLive } : {}),
+      ...(typeof values['trace-url'] === 'string' ? { traceUrl: values['trace-url'] } : {}),
       ...(runtime.telemetry ? { telemetry: runtime.telemetry } : {}),
       ...(runtime.metricsHandler && metricsPort === undefined ? { metricsHandler: runtime.metricsHandler } : {}),
       host,
@@ -203,6 +206,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   if (pidFile !== undefined) writePidFile(pidFile);
   if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
+  log(`modeltap live view: ${proxy.url}/${values['access-key'] === undefined ? '' : '?key=…'}${store === undefined ? ' (the request store is off: start with --store to keep requests)' : ''}`);
   await stopped;
   eventLoopDelay?.stop();
   // Last: a script that waits for the file to go away then finds the summary already written.

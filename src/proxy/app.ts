@@ -7,6 +7,7 @@ import { AccessKey, MISSING_KEY_MESSAGE } from './access-key.js';
 import { forward, serverTiming, type ForwardContext, type ForwardRequest, type RouteKind } from './forward.js';
 import { errorBody } from './proxy-error.js';
 import { noopTelemetry } from './noop-telemetry.js';
+import { exchangeKey, isViewPath, serveView, type ViewOptions } from './view-routes.js';
 
 /** Options of {@link createProxyListener}. */
 export interface ProxyAppOptions extends ForwardContext {
@@ -20,16 +21,16 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. */
   readonly eventLoopDelay?: { read(reset: boolean): unknown };
-  /** Answers `GET /modeltap/api/*` (the request store's JSON API) when set. */
-  readonly storeApi?: StoreApi;
+  /** Serves the live view at `/` and the store's JSON API at `/modeltap/api/*` when set. */
+  readonly view?: ViewOptions;
 }
 
-/** The request store's JSON API: `path` after `/modeltap/api/`, the raw query string. */
-export type StoreApi = (path: string, query: string) => Promise<{ readonly status: number; readonly body: unknown }>;
+export type { StoreApi } from './view-routes.js';
 
 type Env = { Bindings: HttpBindings };
 
 const ROUTES: Readonly<Record<string, string>> = {
+  '/': '/',
   '/healthz': '/healthz',
   '/metrics': '/metrics',
   '/modeltap/summary': '/modeltap/summary',
@@ -41,7 +42,7 @@ const ROUTES: Readonly<Record<string, string>> = {
 
 /** The route template of a path: low-cardinality, for `http.route`. */
 function routeOf(path: string): string | undefined {
-  return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : path.startsWith('/modeltap/api/') ? '/modeltap/api/*' : undefined);
+  return ROUTES[path] ?? (path.startsWith('/v1/') ? '/v1/*' : path.startsWith('/modeltap/api/') ? '/modeltap/api/*' : path.startsWith('/modeltap/view/') ? '/modeltap/view/*' : undefined);
 }
 
 function jsonError(c: Context<Env>, status: 404 | 500 | 503, code: string, message: string): Response {
@@ -98,7 +99,12 @@ export function createProxyListener(options: ProxyAppOptions): (req: IncomingMes
       headers: req.headers,
       arrival,
     });
-    if (!accessKey.admits(req.headers, path === '/metrics')) {
+    const view = options.view !== undefined && isViewPath(path);
+    if (view && accessKey.required && queryStart !== -1 && exchangeKey(accessKey, req, res, path, url.slice(queryStart + 1))) {
+      rt.end({ statusCode: res.statusCode });
+      return;
+    }
+    if (!accessKey.admits(req.headers, path === '/metrics', view)) {
       sendJsonError(res, 401, 'missing_access_key', MISSING_KEY_MESSAGE, arrival);
       rt.end({ statusCode: 401 });
       return;
@@ -117,6 +123,10 @@ export function createProxyListener(options: ProxyAppOptions): (req: IncomingMes
     // Node's response itself, possibly later, so telemetry ends when the response is over.
     res.setHeader('server-timing', serverTiming(performance.now() - arrival, 0));
     res.once('close', () => rt.end({ statusCode: res.statusCode }));
+    if (view) {
+      serveView(req, res, path, queryStart === -1 ? '' : url.slice(queryStart + 1), options.view as ViewOptions);
+      return;
+    }
     hono(req, res).catch(() => {
       if (!res.headersSent) sendJsonError(res, 500, 'internal_error', 'internal error', arrival);
       else res.destroy();
@@ -149,20 +159,6 @@ function createAdminApp(options: ProxyAppOptions): Hono<Env> {
   if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
   const loop = options.eventLoopDelay;
   if (loop !== undefined) app.get('/modeltap/event-loop', (c) => c.json(loop.read(c.req.query('reset') === '1')));
-  const storeApi = options.storeApi;
-  if (storeApi !== undefined) {
-    app.get('/modeltap/api/*', async (c) => {
-      const url = c.req.url;
-      const q = url.indexOf('?');
-      const path = new URL(url).pathname.slice('/modeltap/api/'.length);
-      try {
-        const answer = await storeApi(path, q === -1 ? '' : url.slice(q + 1));
-        return c.json(answer.body as object, answer.status as 200);
-      } catch (error) {
-        return jsonError(c, 503, 'store_unavailable', `the request store did not answer: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    });
-  }
   const metricsHandler = options.metricsHandler;
   if (metricsHandler !== undefined) {
     app.get('/metrics', (c) => {

@@ -1,4 +1,6 @@
 import type { StoreApi } from './app.js';
+import type { StoreLive } from '../telemetry/store-live.js';
+import { LiveFeed } from './live-feed.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -42,8 +44,12 @@ export interface ProxyOptions {
   readonly summary?: { summary(): unknown };
   /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. Default: none. */
   readonly eventLoopDelay?: { read(reset: boolean): unknown };
-  /** Answers `GET /modeltap/api/*` (the request store's JSON API) when set. */
+  /** Answers `GET /modeltap/api/*` (the request store's JSON API); with it, the live view is served at `/`. */
   readonly storeApi?: StoreApi;
+  /** The store's announcements of what it wrote, pushed to open views. Default: the view does not update by itself. */
+  readonly storeLive?: StoreLive;
+  /** The view's link to a trace, `{trace_id}` where its id goes (`--trace-url`). Default: none. */
+  readonly traceUrl?: string;
   /** Serve WebSocket callers from an HTTP-only upstream. Default false. */
   readonly wsBridge?: boolean;
   /** Operational messages (one line each). Default: none. */
@@ -97,6 +103,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     active.add(controller);
     return () => active.delete(controller);
   };
+  const storeApi = options.storeApi;
+  const live = storeApi ? { api: storeApi, feed: new LiveFeed(storeApi, options.storeLive) } : undefined;
   const listener = createProxyListener({
     client,
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
@@ -108,7 +116,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     ...(options.summary ? { summary: options.summary } : {}),
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
     ...(options.eventLoopDelay ? { eventLoopDelay: options.eventLoopDelay } : {}),
-    ...(options.storeApi ? { storeApi: options.storeApi } : {}),
+    ...(live ? { view: { storeApi: live.api, live: live.feed, ...(options.traceUrl ? { traceUrl: options.traceUrl } : {}) } } : {}),
   });
   const sockets = new Set<Socket>();
   const server = await new Promise<Server>((resolve, reject) => {
@@ -159,6 +167,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       deadline = Math.min(deadline, Date.now() + graceMs);
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Open views hold no work: their streams end now, so their connections close as idle.
+        live?.feed.close();
         server.closeIdleConnections();
         while (active.size > 0 && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20));

@@ -25,8 +25,8 @@ import {
 import type { OperationInfo } from '../telemetry/proxy-telemetry.js';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 
-/** Paths modeltap answers itself, never stored. */
-const OWN_PATH = /^\/(?:healthz$|metrics$|modeltap\/)/;
+/** Paths modeltap answers itself (the live view at `/` among them), never stored. */
+const OWN_PATH = /^\/(?:$|healthz$|metrics$|modeltap\/)/;
 
 /** What is known of a request or a WebSocket turn until it ends (times on the relay's clock). */
 interface Pending {

@@ -42,6 +42,7 @@ function filterOf(query: URLSearchParams): OperationFilter {
     if (value !== null && value !== undefined && value !== '') out[key] = value;
   };
   set('before', integer(query, 'before'));
+  set('after', integer(query, 'after'));
   set('limit', integer(query, 'limit'));
   set('model', query.get('model'));
   set('route', query.get('route'));
@@ -57,7 +58,7 @@ function filterOf(query: URLSearchParams): OperationFilter {
 /**
  * The store's JSON API under `/modeltap/api/` (`path` is what follows it, `query` the query string):
  * `operations` (filters `model`, `route`, `status`, `error` (a type or `any`), `conversation`,
- * `since`, `until`, `q` (an id); pages by `before` and `limit`), `operations/ID` (with its events),
+ * `since`, `until`, `q` (an id); pages by `before` and `limit`, newest first, or from `after`, oldest first), `operations/ID` (with its events),
  * `conversations`, `conversations/ID` (its operations, newest first), `stats` (`since`, `until`,
  * `bucket_ms`: per bucket and model, requests, errors, latency percentiles, tokens) and `store`.
  */
@@ -67,7 +68,7 @@ export function storeApi(store: Store | undefined, path: string, query: string):
   const parts = path.split('/').filter((p) => p !== '');
   try {
     if (parts.length === 1 && parts[0] === 'store') {
-      return { status: 200, body: { location: store.location, open: store.open, fault: store.fault, written: store.written, dropped: store.dropped, sizeBytes: store.sizeBytes() } };
+      return { status: 200, body: { location: store.location, open: store.open, fault: store.fault, written: store.written, dropped: store.dropped, sizeBytes: store.sizeBytes(), newestId: store.newestId() } };
     }
     if (parts[0] === 'operations' && parts.length === 1) return { status: 200, body: store.listOperations(filterOf(params)) };
     if (parts[0] === 'operations' && parts.length === 2) {

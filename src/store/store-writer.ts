@@ -17,21 +17,24 @@ const LIMITS_EVERY_MS = 60_000;
 
 /**
  * The telemetry thread's side of the store: builds rows from each batch of facts and writes them
- * in one transaction per batch, enforces retention and the size limit once a minute, and counts
- * what a failing store dropped (`onDropped`). Never throws at its caller.
+ * in one transaction per batch, enforces retention and the size limit once a minute, counts what a
+ * failing store dropped (`onDropped`) and tells `onStored` the last id of each batch it wrote (the
+ * live view's push). Never throws at its caller.
  */
 export class StoreWriter {
   readonly store: Store;
   readonly #builder: RowBuilder;
   readonly #onDropped: (rows: number, code: StoreFaultCode) => void;
   readonly #onError: (method: string, errorType: string) => void;
+  readonly #onStored: ((lastId: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void; readonly onError: (method: string, errorType: string) => void }) {
+  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void; readonly onError: (method: string, errorType: string) => void; readonly onStored?: (lastId: number) => void }) {
     this.store = new Store(config.location, { retentionMs: config.retentionMs, maxBytes: config.maxBytes, ...(options.log ? { log: options.log } : {}) });
     this.#builder = new RowBuilder(options.timeOrigin, options.captureContent);
     this.#onDropped = options.onDropped;
     this.#onError = options.onError;
+    this.#onStored = options.onStored;
     this.store.enforceLimits();
     this.#timer = setInterval(() => this.store.enforceLimits(), LIMITS_EVERY_MS);
     this.#timer.unref();
@@ -49,6 +52,7 @@ export class StoreWriter {
     }
     if (rows.length === 0) return;
     if (this.store.write(rows) === 0) this.#onDropped(rows.length, this.store.fault?.code ?? 'store_write_failed');
+    else this.#onStored?.(this.store.lastId);
   }
 
   close(): void {

@@ -177,6 +177,8 @@ export class Store {
   written = 0;
   /** Rows dropped because the store was failing. */
   dropped = 0;
+  /** The id of the last operation this store wrote (0 before the first). */
+  lastId = 0;
   readonly #options: StoreOptions;
   #db: DatabaseSync | undefined;
   #fault: StoreFault = null;
@@ -222,11 +224,13 @@ export class Store {
       this.dropped += rows.length;
       return 0;
     }
+    let last = this.lastId;
     try {
       db.exec('BEGIN IMMEDIATE');
       try {
         for (const row of rows) {
           const id = insert.run(...valuesOf(row)).lastInsertRowid;
+          last = Number(id);
           const events = row.events.length > MAX_EVENTS ? row.events.slice(0, MAX_EVENTS) : row.events;
           for (let seq = 0; seq < events.length; seq++) {
             const e = events[seq] as EventRow;
@@ -244,6 +248,7 @@ export class Store {
       return 0;
     }
     this.written += rows.length;
+    this.lastId = last;
     this.#setFault(null);
     return rows.length;
   }
@@ -276,6 +281,12 @@ export class Store {
       this.#setFault(faultOf(error, true));
     }
     return { deleted };
+  }
+
+  /** The newest operation's id, whoever wrote it (0 when there is none or the store is not open). */
+  newestId(): number {
+    const row = this.#db?.prepare('SELECT max(id) AS id FROM operations').get() as { id: number | null } | undefined;
+    return Number(row?.id ?? 0);
   }
 
   /** The database's size in bytes without its free pages (0 when it is not open). */

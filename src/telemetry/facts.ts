@@ -99,7 +99,9 @@ export type FromTelemetry =
   | { readonly t: 'ready' }
   | { readonly t: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: string }
   | { readonly t: 'spans'; readonly spans: unknown[] }
-  | { readonly t: 'log'; readonly line: string };
+  | { readonly t: 'log'; readonly line: string }
+  /** The store wrote a batch; `id` is its last operation's. */
+  | { readonly t: 'stored'; readonly id: number };
 
 /** Indexes of the shared Int32Array the telemetry thread writes and the relay's thread reads. */
 export const S_PROCESSED = 0;

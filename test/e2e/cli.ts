@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,6 +80,17 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The README's Codex snippet pointed at `baseUrl`: as written, or with its WebSocket line taken out. */
+export function readmeConfig(baseUrl: string, websockets: boolean): string {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!toml) throw new Error('no toml snippet in the README');
+  const config = toml.replace('http://127.0.0.1:8787/v1', baseUrl);
+  if (websockets) return config;
+  if (!config.includes('supports_websockets = true\n')) throw new Error('the README snippet has no supports_websockets = true');
+  return config.replace('supports_websockets = true\n', '');
 }
 
 /** Runs `codex exec "say hello"` (the real Codex CLI from npm) with a custom provider at `baseUrl`. */

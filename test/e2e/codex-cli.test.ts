@@ -3,21 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCodex, startCli, type RunningCli } from './cli.js';
+import { readmeConfig, runCodex, startCli, type RunningCli } from './cli.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const codexVersion = (JSON.parse(readFileSync(join(repo, 'node_modules/@openai/codex/package.json'), 'utf8')) as { version: string }).version;
-
-/** The README's Codex snippet pointed at `baseUrl`: as written, or with its WebSocket line taken out. */
-function readmeConfig(baseUrl: string, websockets: boolean): string {
-  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-  const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!toml) throw new Error('no toml snippet in the README');
-  const config = toml.replace('http://127.0.0.1:8787/v1', baseUrl);
-  if (websockets) return config;
-  if (!config.includes('supports_websockets = true\n')) throw new Error('the README snippet has no supports_websockets = true');
-  return config.replace('supports_websockets = true\n', '');
-}
 
 interface CodexRun {
   code: number | null;

@@ -12,6 +12,7 @@ import type { TraceDetail } from './otel-telemetry.js';
 import { readableSpan } from './plain-span.js';
 import { prometheusHandler } from './prometheus-handler.js';
 import { storeApi, type StoreApiAnswer } from '../../store/store-api.js';
+import type { StoreLive } from '../store-live.js';
 import type { StoreConfig } from '../../store/store-writer.js';
 import type { PipelineConfig, TelemetryPipeline } from './telemetry-pipeline.js';
 import { TelemetryThread } from './telemetry-thread.js';
@@ -60,7 +61,7 @@ export interface TelemetryConfig {
    * imported, so that with the thread on the relay's thread never loads `@opentelemetry/sdk-node`
    * and its exporters (7 MB of resident memory at idle, measured): only the telemetry thread does.
    */
-  readonly startPipeline?: (config: PipelineConfig, log?: (line: string) => void) => TelemetryPipeline;
+  readonly startPipeline?: (config: PipelineConfig, log?: (line: string) => void, onStored?: (lastId: number) => void) => TelemetryPipeline;
   /** The request store (`--store`), written by the telemetry pipeline. Default: none. */
   readonly store?: StoreConfig;
 }
@@ -80,6 +81,31 @@ export interface TelemetryRuntime {
   readonly thread: TelemetryThread | undefined;
   /** The request store's JSON API (`store-api.ts`), when a store is on. */
   readonly storeApi?: (path: string, query: string) => Promise<StoreApiAnswer>;
+  /** Tells its listeners the last operation id of each batch the store wrote, when a store is on. */
+  readonly storeLive?: StoreLive;
+}
+
+/** A {@link StoreLive} and the function that tells its listeners. */
+function storeListeners(): { readonly live: StoreLive; readonly tell: (lastId: number) => void } {
+  const listeners = new Set<(lastId: number) => void>();
+  return {
+    live: {
+      subscribe(listener) {
+        const own = (lastId: number): void => listener(lastId);
+        listeners.add(own);
+        return () => listeners.delete(own);
+      },
+    },
+    tell: (lastId) => {
+      for (const listener of listeners) {
+        try {
+          listener(lastId);
+        } catch {
+          // A listener's fault is its own: the store's writer (its caller) goes on.
+        }
+      }
+    },
+  };
 }
 
 /**
@@ -182,13 +208,14 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     timeOrigin: performance.timeOrigin,
     ...(config.store ? { store: config.store } : {}),
   };
+  const stored = storeListeners();
   const propagator = propagatorFromNames(config.propagators);
   const sampled = sampledBy(samplerFromName(config.sampler?.name, config.sampler?.arg));
   if (config.thread === 'off') {
     const startPipeline = config.startPipeline;
     if (startPipeline === undefined) throw new Error("telemetry with thread: 'off' needs startPipeline (import it from telemetry-pipeline.js)");
     const sink = new InProcessSink(
-      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}) }, config.log),
+      startPipeline({ ...pipelineConfig, ...(config.spanExporter ? { spanExporter: config.spanExporter } : {}) }, config.log, stored.tell),
     );
     const recorder = new FactRecorder({ sink, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
     const readers =
@@ -229,6 +256,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
               recorder.flush();
               return storeApi(sink.pipeline.store, path, query);
             },
+            storeLive: stored.live,
           }
         : {}),
     };
@@ -238,6 +266,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     config: pipelineConfig,
     ...(exporter ? { onSpans: (spans) => exporter.export(spans.map(readableSpan), () => undefined) } : {}),
     ...(config.log ? { log: config.log } : {}),
+    onStored: stored.tell,
     ...config.threadOptions,
   });
   const recorder = new FactRecorder({ sink: thread, propagator, captureContent: config.captureContent, ...(sampled ? { sampled } : {}) });
@@ -254,6 +283,6 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
       await readers?.shutdown();
     },
     thread,
-    ...(config.store ? { storeApi: (path: string, query: string) => thread.storeApi(path, query) } : {}),
+    ...(config.store ? { storeApi: (path: string, query: string) => thread.storeApi(path, query), storeLive: stored.live } : {}),
   };
 }

@@ -212,7 +212,7 @@ interface TracerFields {
  * The SDK registers its providers and propagator as the API globals of the thread it runs in; a
  * pipeline takes them over from any earlier one in that thread, and keeps using its own providers.
  */
-export function startPipeline(config: PipelineConfig, log?: (line: string) => void): TelemetryPipeline {
+export function startPipeline(config: PipelineConfig, log?: (line: string) => void, onStored?: (lastId: number) => void): TelemetryPipeline {
   const fast = new FastMetrics({ name: 'modeltap', version: config.serviceVersion });
   const dropped = fast.instrument(METRICS.telemetryDropped);
   const errorsCounter = fast.instrument(METRICS.telemetryErrors);
@@ -286,6 +286,7 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
           captureContent: config.captureContent,
           timeOrigin: config.timeOrigin,
           ...(log ? { log } : {}),
+          ...(onStored ? { onStored } : {}),
           onError: countError,
           onDropped: (rows, code) => {
             let attrs = storeDropped.get(code);

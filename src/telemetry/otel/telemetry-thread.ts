@@ -17,6 +17,8 @@ export interface TelemetryThreadOptions {
   readonly onSpans?: (spans: PlainSpan[]) => void;
   /** Told one line when the thread crashed or hung and was replaced, and the thread's own lines (a failing store). Default: not logged. */
   readonly log?: (line: string) => void;
+  /** Told the last operation id of each batch the store wrote (the live view's push). Default: nobody. */
+  readonly onStored?: (lastId: number) => void;
   /** Fact slots handed over and not yet processed beyond which new requests record nothing (counted). Default 524288. */
   readonly maxQueueSlots?: number;
   /** A thread whose event loop made no progress this long is replaced, in ms. Default 10000. */
@@ -146,6 +148,8 @@ export class TelemetryThread implements FactSink {
       this.#options.onSpans?.(message.spans as PlainSpan[]);
     } else if (message.t === 'log') {
       this.#options.log?.(message.line);
+    } else if (message.t === 'stored') {
+      this.#options.onStored?.(message.id);
     }
   }
 

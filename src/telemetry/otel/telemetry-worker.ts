@@ -38,7 +38,7 @@ const forwarding: SpanExporter = {
   shutdown: async () => undefined,
 };
 
-const pipeline = startPipeline({ ...data.config, ...(data.forwardSpans ? { spanExporter: forwarding } : {}) }, (line) => post({ t: 'log', line }));
+const pipeline = startPipeline({ ...data.config, ...(data.forwardSpans ? { spanExporter: forwarding } : {}) }, (line) => post({ t: 'log', line }), (id) => post({ t: 'stored', id }));
 
 // A hung event loop stops this, and the relay's watchdog replaces the thread.
 setInterval(() => Atomics.add(state, S_HEARTBEAT, 1), 100);

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createParser } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createProxy } from '../../../src/cli/create-proxy.js';
@@ -26,6 +27,7 @@ async function setup(location: string, options: { captureContent?: boolean; log?
     port: 0,
     ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}),
     ...(kit.runtime.storeApi ? { storeApi: kit.runtime.storeApi } : {}),
+    ...(kit.runtime.storeLive ? { storeLive: kit.runtime.storeLive } : {}),
   });
   cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
   return { kit, proxy };
@@ -39,6 +41,41 @@ function tempDir(): string {
 
 const post = (proxy: ProxyServer, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+/** The live view's push (`/modeltap/api/live`), its events as they arrive: `next(type)` resolves with the next of that type. */
+async function liveStream(proxy: ProxyServer, query = ''): Promise<{ next(type: string): Promise<unknown>; close(): void }> {
+  const abort = new AbortController();
+  const res = await fetch(`${proxy.url}/modeltap/api/live${query}`, { signal: abort.signal });
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  const queue: { event: string; data: unknown }[] = [];
+  const waiters: (() => void)[] = [];
+  const parser = createParser({
+    onEvent: (e) => {
+      queue.push({ event: e.event ?? 'message', data: JSON.parse(e.data) });
+      for (const w of waiters.splice(0)) w();
+    },
+  });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  void (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+  })().catch(() => undefined);
+  cleanup.push(() => abort.abort());
+  return {
+    async next(type) {
+      for (;;) {
+        const i = queue.findIndex((e) => e.event === type);
+        if (i !== -1) return queue.splice(i, 1)[0]?.data;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
 
 /** The rows as another reader of the file sees them, oldest first. */
 function rowsOf(path: string) {
@@ -207,5 +244,33 @@ describe('the request store', () => {
     const dropped = (metrics.get('modeltap.telemetry.dropped')?.points ?? []).filter((p) => p.attributes['signal'] === 'store');
     expect(dropped.map((p) => [p.attributes['reason'], p.value])).toEqual([['store_unavailable', 3]]);
     expect(lines.filter((l) => l.includes('store'))).toHaveLength(1);
+  });
+
+  it("pushes each stored request once, oldest first, to a live view from its cursor; the view's own requests are not stored", async () => {
+    const path = join(tempDir(), 'modeltap.db');
+    const { proxy } = await setup(path);
+    // What was stored before a view opens is not pushed to it: it loads that itself (before=cursor+1).
+    expect((await post(proxy, { model: 'before', input: 'x' })).status).toBe(200);
+    await fetch(`${proxy.url}/modeltap/api/operations`).then((r) => r.json());
+    const early = await liveStream(proxy);
+    const { cursor } = (await early.next('ready')) as { cursor: number };
+    expect(cursor).toBe(1);
+    for (const model of ['a', 'b', 'c']) expect((await post(proxy, { model, input: 'x', stream: model !== 'b' })).status).toBe(200);
+    const seen: { id: number; requestModel: string }[] = [];
+    while (seen.length < 3) seen.push(...((await early.next('operations')) as { operations: { id: number; requestModel: string }[] }).operations);
+    expect(seen.map((o) => [o.id, o.requestModel])).toEqual([[2, 'a'], [3, 'b'], [4, 'c']]);
+    // A view that reconnects with its cursor gets what it missed, then what comes next.
+    const late = await liveStream(proxy, '?after=2');
+    expect(await late.next('ready')).toEqual({ cursor: 2 });
+    const caught = ((await late.next('operations')) as { operations: { id: number }[] }).operations;
+    expect(caught.map((o) => o.id)).toEqual([3, 4]);
+    expect((await post(proxy, { model: 'd', input: 'x' })).status).toBe(200);
+    for (const stream of [early, late]) expect(((await stream.next('operations')) as { operations: { id: number }[] }).operations.map((o) => o.id)).toEqual([5]);
+    // The view's page, its files and its API were requested above and are not in the store.
+    expect((await fetch(`${proxy.url}/`)).status).toBe(200);
+    expect((await post(proxy, { model: 'e', input: 'x' })).status).toBe(200);
+    expect(((await early.next('operations')) as { operations: { id: number; path: string }[] }).operations.map((o) => [o.id, o.path])).toEqual([[6, '/v1/responses']]);
+    early.close();
+    late.close();
   });
 });

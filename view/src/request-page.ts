@@ -1,0 +1,162 @@
+import { api, ApiError, type Operation, type OperationEvent } from './api.js';
+import { h, replace, type Child } from './dom.js';
+import { bytes, count, ms, time } from './format.js';
+import type { Page, PageContext } from './page.js';
+
+type Detail = Operation & { readonly events: OperationEvent[] };
+
+/** One phase of a request's life, from and to milliseconds after its arrival. */
+interface Phase {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
+  readonly css: string;
+}
+
+/** The phases between the times the store kept: what modeltap did, the upstream's wait, its stream. */
+export function phases(op: Operation): Phase[] {
+  const at = (t: number | null): number | null => (t === null ? null : t - op.arrivalMs);
+  const sent = at(op.sentMs);
+  const head = at(op.headMs);
+  const first = at(op.firstEventMs);
+  const end = op.endMs - op.arrivalMs;
+  const out: Phase[] = [];
+  out.push({ name: 'modeltap: read, route, send', from: 0, to: sent ?? end, css: 'phase-proxy' });
+  if (sent !== null) out.push({ name: 'upstream: until its response head', from: sent, to: head ?? end, css: 'phase-wait' });
+  if (head !== null && first !== null) out.push({ name: 'until the first event', from: head, to: first, css: 'phase-first' });
+  if (head !== null) out.push({ name: first !== null ? 'events, until the end' : 'body, until the end', from: first ?? head, to: end, css: 'phase-stream' });
+  return out;
+}
+
+const pct = (value: number, total: number): string => `${total <= 0 ? 0 : Math.min(100, Math.max(0, (value / total) * 100))}%`;
+
+function waterfall(op: Detail): HTMLElement {
+  const total = Math.max(op.endMs - op.arrivalMs, 0.001);
+  const sentAt = op.sentMs === null ? 0 : op.sentMs - op.arrivalMs;
+  const bar = (p: Phase): HTMLElement => {
+    const el = h('div', { class: `bar ${p.css}`, title: `${p.name}: ${ms(p.to - p.from)}` });
+    el.style.left = pct(p.from, total);
+    el.style.width = pct(Math.max(p.to - p.from, total / 500), total);
+    return h('div', { class: 'lane' }, h('span', { class: 'lane-name' }, p.name), h('span', { class: 'lane-track' }, el), h('span', { class: 'lane-ms' }, `${ms(p.from)} → ${ms(p.to)}`));
+  };
+  const marks = h('span', { class: 'lane-track events-track' });
+  for (const e of op.events) {
+    const mark = h('span', { class: `event-mark${e.ok ? '' : ' failed'}`, title: `${e.kind} at +${ms(sentAt + e.offsetMs)}, ${bytes(e.bytes)}` });
+    mark.style.left = pct(sentAt + e.offsetMs, total);
+    marks.append(mark);
+  }
+  const retryMarks: Child[] = [];
+  if (op.retries > 0) retryMarks.push(h('span', { class: 'mark retry' }, `${op.retries} ${op.retries === 1 ? 'retry' : 'retries'} before this answer`));
+  if (op.authRecoveries > 0) retryMarks.push(h('span', { class: 'mark auth' }, `${op.authRecoveries} 401 ${op.authRecoveries === 1 ? 'recovery' : 'recoveries'}`));
+  return h(
+    'section',
+    { class: 'waterfall', 'data-events': op.events.length },
+    h('h2', {}, 'Waterfall'),
+    h('div', { class: 'marks' }, h('span', { class: 'mark' }, `arrival ${time(op.arrivalMs)}`), ...retryMarks, h('span', { class: 'mark' }, `end +${ms(total)}`)),
+    ...phases(op).map(bar),
+    h('div', { class: 'lane' }, h('span', { class: 'lane-name' }, `${count(op.eventCount)} ${op.transport === 'websocket' ? 'frames' : 'events'}`), marks, h('span', { class: 'lane-ms' }, op.eventCount > op.events.length ? `first ${count(op.events.length)} shown` : '')),
+  );
+}
+
+const dl = (items: readonly (readonly [string, Child])[]): HTMLElement => h('dl', {}, ...items.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '–')]));
+
+function eventsTable(op: Detail): HTMLElement {
+  const sentAt = op.sentMs === null ? 0 : op.sentMs - op.arrivalMs;
+  return h(
+    'section',
+    {},
+    h('h2', {}, op.transport === 'websocket' ? 'Frames' : 'Events'),
+    h(
+      'table',
+      { class: 'events' },
+      h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Type'), h('th', {}, 'After the send'), h('th', {}, 'After arrival'), h('th', {}, 'Size'), h('th', {}, 'OK'))),
+      h(
+        'tbody',
+        {},
+        ...op.events.map((e, i) =>
+          h('tr', { class: e.ok ? '' : 'bad' }, h('td', { class: 'num' }, i + 1), h('td', {}, e.kind), h('td', { class: 'num' }, ms(e.offsetMs)), h('td', { class: 'num' }, ms(sentAt + e.offsetMs)), h('td', { class: 'num' }, bytes(e.bytes)), h('td', {}, e.ok ? 'yes' : 'no')),
+        ),
+      ),
+    ),
+  );
+}
+
+function content(op: Detail): HTMLElement | null {
+  if (op.content === null) return null;
+  let text = op.content;
+  try {
+    text = JSON.stringify(JSON.parse(op.content), null, 2);
+  } catch {
+    // shown as stored
+  }
+  return h('section', {}, h('h2', {}, 'Content (captured)'), h('pre', { class: 'content' }, text));
+}
+
+/** One request: its waterfall, events, usage, ids, error and trace. */
+export function requestPage(root: HTMLElement, ctx: PageContext): Page {
+  replace(root, h('p', { class: 'note' }, 'Loading…'));
+  void api<Detail>(`operations/${encodeURIComponent(ctx.id ?? '')}`).then(
+    (op) => {
+      const trace =
+        op.traceId === null ? null : ctx.traceUrl === '' ? op.traceId : h('a', { href: ctx.traceUrl.replaceAll('{trace_id}', op.traceId), target: '_blank', rel: 'noopener noreferrer', class: 'trace-link' }, op.traceId);
+      const failed = op.errorType !== null || (op.status !== null && op.status >= 400);
+      replace(
+        root,
+        h('p', {}, h('a', { href: '#/requests' }, '← Requests')),
+        h('h1', {}, `${op.method} ${op.path}`, ' ', h('span', { class: failed ? 'badge bad' : 'badge good' }, op.status ?? 'no status')),
+        failed ? h('p', { class: 'error-detail' }, `Error: ${op.errorType ?? `HTTP ${op.status}`}`) : null,
+        waterfall(op),
+        h(
+          'div',
+          { class: 'columns' },
+          h(
+            'section',
+            {},
+            h('h2', {}, 'Timing'),
+            dl([
+              ['Time to first chunk', ms(op.ttfcMs)],
+              ['Duration', ms(op.durationMs)],
+              ["modeltap's own share", ms(op.overheadMs)],
+              ['Upstream', ms(op.upstreamMs)],
+              ['Transport', op.transport],
+              ['Retries', op.retries],
+              ['401 recoveries', op.authRecoveries],
+            ]),
+          ),
+          h(
+            'section',
+            { class: 'usage' },
+            h('h2', {}, 'Usage'),
+            dl([
+              ['Input tokens', count(op.inputTokens)],
+              ['Cached input', count(op.cachedInputTokens)],
+              ['Output tokens', count(op.outputTokens)],
+              ['Reasoning', count(op.reasoningTokens)],
+              ['Total', count(op.totalTokens)],
+              ['Service tier', op.serviceTier],
+            ]),
+          ),
+          h(
+            'section',
+            {},
+            h('h2', {}, 'Ids'),
+            dl([
+              ['Model', op.requestModel === op.responseModel || op.responseModel === null ? op.requestModel : `${op.requestModel ?? '–'} → ${op.responseModel}`],
+              ['Response', op.responseId],
+              ['Session (conversation)', op.conversationId === null ? null : h('a', { href: `#/conversations/${encodeURIComponent(op.conversationId)}` }, op.conversationId)],
+              ['Turn', op.turnId],
+              ['Request kind', op.requestKind],
+              ['Originator', op.originator],
+              ['Trace', trace],
+              ['Span', op.spanId],
+            ]),
+          ),
+        ),
+        eventsTable(op),
+        content(op),
+      );
+    },
+    (error: unknown) => replace(root, h('p', { class: 'note' }, error instanceof ApiError && error.status === 404 ? `No request ${ctx.id ?? ''} in the store.` : String(error))),
+  );
+  return { dispose: () => undefined };
+}
