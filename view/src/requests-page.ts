@@ -1,30 +1,12 @@
 import { api, type Operation } from './api.js';
 import { h, replace } from './dom.js';
 import { count, ms, shortId, time } from './format.js';
+import { FILTERS, matches, toMs, type Filters } from './operation-filter.js';
 import type { Page, PageContext } from './page.js';
 
 /** Rows the table holds at most: new ones push the oldest out, so a tab open for a day stays small. */
 export const MAX_ROWS = 500;
 const PAGE = 100;
-
-/** The filters, as the hash's query names them (the API's names). */
-const FILTERS = ['model', 'route', 'status', 'error', 'conversation', 'since', 'until', 'q'] as const;
-type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
-
-/** Whether an operation passes the filters, as the API's `operations` query decides it. */
-export function matches(op: Operation, f: Filters): boolean {
-  if (f.model !== undefined && op.requestModel !== f.model && op.responseModel !== f.model) return false;
-  if (f.route !== undefined && op.route !== f.route) return false;
-  if (f.status !== undefined && String(op.status) !== f.status) return false;
-  if (f.error === 'any' ? op.errorType === null : f.error !== undefined && op.errorType !== f.error) return false;
-  if (f.conversation !== undefined && op.conversationId !== f.conversation) return false;
-  if (f.since !== undefined && op.arrivalMs < toMs(f.since)) return false;
-  if (f.until !== undefined && op.arrivalMs >= toMs(f.until)) return false;
-  if (f.q !== undefined && ![op.responseId, op.traceId, op.conversationId, op.turnId].includes(f.q)) return false;
-  return true;
-}
-
-const toMs = (text: string): number => (/^\d+$/.test(text) ? Number(text) : Date.parse(text));
 
 /** `datetime-local` text for an epoch-ms or ISO time (what the inputs show). */
 function localInput(text: string | undefined): string {
