@@ -5,7 +5,7 @@
  */
 
 /** The schema version this modeltap writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** One migration: statements run in one transaction, then `user_version` is set. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -75,5 +75,16 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // When the first bytes of the answer were written to the caller: the run summary's time to
     // first chunk is measured from arrival to it (modeltap report --from a store).
     'ALTER TABLE operations ADD COLUMN first_write_ms REAL',
+  ],
+  [
+    // Conversations by their newest operation, kept as operations are written: the view's first
+    // page of conversations reads 100 rows of this, not every operation (GROUP BY over a million
+    // rows took 380 ms, bench/store-million.ts).
+    'CREATE TABLE conversations (conversation_id TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID',
+    'CREATE INDEX conversations_last ON conversations (last_id)',
+    'INSERT INTO conversations (conversation_id, last_id) SELECT conversation_id, max(id) FROM operations WHERE conversation_id IS NOT NULL GROUP BY conversation_id',
+    // A model filter matches the request's or the response's model; a search, any of four ids.
+    'CREATE INDEX operations_response_model ON operations (response_model, id)',
+    'CREATE INDEX operations_turn ON operations (turn_id) WHERE turn_id IS NOT NULL',
   ],
 ];

@@ -184,6 +184,7 @@ export class Store {
   #fault: StoreFault = null;
   #insertOperation: StatementSync | undefined;
   #insertEvent: StatementSync | undefined;
+  #upsertConversation: StatementSync | undefined;
 
   constructor(location: StoreLocation, options: StoreOptions = {}) {
     this.location = location;
@@ -193,6 +194,7 @@ export class Store {
       if (options.readOnly === true) return;
       this.#insertOperation = this.#db.prepare(`INSERT INTO operations (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
       this.#insertEvent = this.#db.prepare('INSERT INTO events (operation_id, seq, kind, offset_ms, bytes, ok) VALUES (?, ?, ?, ?, ?, ?)');
+      this.#upsertConversation = this.#db.prepare('INSERT INTO conversations (conversation_id, last_id) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET last_id = excluded.last_id');
     } catch (error) {
       try {
         this.#db?.close();
@@ -220,7 +222,8 @@ export class Store {
     const db = this.#db;
     const insert = this.#insertOperation;
     const insertEvent = this.#insertEvent;
-    if (db === undefined || insert === undefined || insertEvent === undefined) {
+    const upsertConversation = this.#upsertConversation;
+    if (db === undefined || insert === undefined || insertEvent === undefined || upsertConversation === undefined) {
       this.dropped += rows.length;
       return 0;
     }
@@ -231,6 +234,7 @@ export class Store {
         for (const row of rows) {
           const id = insert.run(...valuesOf(row)).lastInsertRowid;
           last = Number(id);
+          if (row.conversationId !== null) upsertConversation.run(row.conversationId, id);
           const events = row.events.length > MAX_EVENTS ? row.events.slice(0, MAX_EVENTS) : row.events;
           for (let seq = 0; seq < events.length; seq++) {
             const e = events[seq] as EventRow;
@@ -274,6 +278,7 @@ export class Store {
         deleted += Number(db.prepare('DELETE FROM operations WHERE id IN (SELECT id FROM operations ORDER BY id LIMIT ?)').run(batch).changes);
       }
       if (deleted > 0) {
+        db.exec('DELETE FROM conversations WHERE NOT EXISTS (SELECT 1 FROM operations o WHERE o.conversation_id = conversations.conversation_id)');
         db.exec('PRAGMA incremental_vacuum');
         db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       }
@@ -306,7 +311,6 @@ export class Store {
     };
     if (filter.before !== undefined) add('id < ?', filter.before);
     if (filter.after !== undefined) add('id > ?', filter.after);
-    if (filter.model !== undefined) add('(request_model = ? OR response_model = ?)', filter.model, filter.model);
     if (filter.route !== undefined) add('route = ?', filter.route);
     if (filter.status !== undefined) add('status = ?', filter.status);
     if (filter.error === 'any') add('error_type IS NOT NULL');
@@ -316,10 +320,20 @@ export class Store {
     if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
     if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
     const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
-    const sql = `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${filter.after === undefined ? 'DESC' : 'ASC'} LIMIT ?`;
-    const rows = db.prepare(sql).all(...params, limit + 1) as Record<string, unknown>[];
-    const page = rows.slice(0, limit).map(storedOf);
-    return { operations: page, next: rows.length > limit ? (page.at(-1)?.id ?? null) : null };
+    const order = filter.after === undefined ? 'DESC' : 'ASC';
+    const page = (clauses: readonly string[], values: readonly (string | number)[]): Record<string, unknown>[] =>
+      db.prepare(`SELECT id, ${COLUMNS.join(', ')} FROM operations${clauses.length > 0 ? ` WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`).all(...values, limit + 1) as Record<string, unknown>[];
+    let rows: Record<string, unknown>[];
+    if (filter.model === undefined) rows = page(where, params);
+    else {
+      // The request's or the response's model: one keyset page through each one's index, merged.
+      // An OR made SQLite sort every match of a common model (350 ms in a million rows).
+      const byId = new Map<number, Record<string, unknown>>();
+      for (const column of ['request_model', 'response_model']) for (const row of page([...where, `${column} = ?`], [...params, filter.model])) byId.set(row['id'] as number, row);
+      rows = [...byId.values()].sort((a, b) => (order === 'DESC' ? (b['id'] as number) - (a['id'] as number) : (a['id'] as number) - (b['id'] as number))).slice(0, limit + 1);
+    }
+    const operations = rows.slice(0, limit).map(storedOf);
+    return { operations, next: rows.length > limit ? (operations.at(-1)?.id ?? null) : null };
   }
 
   /** One operation with its stored events, or undefined. */
@@ -342,11 +356,15 @@ export class Store {
     const db = this.#db;
     if (db === undefined) return { conversations: [], next: null };
     const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
+    // A page of the conversations table (newest first), then each one's totals through its index
+    // (CROSS JOIN keeps that order: without ANALYZE statistics SQLite may scan operations first).
     const rows = db
       .prepare(
-        `SELECT conversation_id, max(id) AS last_id, count(*) AS operations, sum(error_type IS NOT NULL) AS errors, min(arrival_ms) AS first_arrival_ms,
-           max(end_ms) AS last_end_ms, sum(duration_ms) AS duration_ms, total(input_tokens) AS input_tokens, total(output_tokens) AS output_tokens, total(total_tokens) AS total_tokens
-         FROM operations WHERE conversation_id IS NOT NULL GROUP BY conversation_id ${filter.before === undefined ? '' : 'HAVING max(id) < ?'} ORDER BY last_id DESC LIMIT ?`,
+        `SELECT o.conversation_id, c.last_id, count(*) AS operations, sum(o.error_type IS NOT NULL) AS errors, min(o.arrival_ms) AS first_arrival_ms,
+           max(o.end_ms) AS last_end_ms, sum(o.duration_ms) AS duration_ms, total(o.input_tokens) AS input_tokens, total(o.output_tokens) AS output_tokens, total(o.total_tokens) AS total_tokens
+         FROM (SELECT conversation_id, last_id FROM conversations ${filter.before === undefined ? '' : 'WHERE last_id < ?'} ORDER BY last_id DESC LIMIT ?) c
+         CROSS JOIN operations o ON o.conversation_id = c.conversation_id
+         GROUP BY c.conversation_id, c.last_id ORDER BY c.last_id DESC`,
       )
       .all(...(filter.before === undefined ? [] : [filter.before]), limit + 1) as Record<string, unknown>[];
     const page = rows.slice(0, limit).map((r) => ({
@@ -372,26 +390,28 @@ export class Store {
   stats(range: { readonly since: number; readonly until: number; readonly bucketMs: number }): { readonly points: StatsPoint[]; readonly truncated: boolean } {
     const db = this.#db;
     if (db === undefined) return { points: [], truncated: false };
-    const rows = db
-      .prepare(
-        `SELECT arrival_ms, request_model, error_type, ttfc_ms, duration_ms, input_tokens, output_tokens FROM operations
-         WHERE kind = 'model' AND arrival_ms >= ? AND arrival_ms < ? ORDER BY arrival_ms LIMIT ?`,
-      )
-      .all(range.since, range.until, MAX_STATS_ROWS + 1) as Record<string, unknown>[];
+    const statement = db.prepare(
+      `SELECT arrival_ms, request_model, error_type, ttfc_ms, duration_ms, input_tokens, output_tokens FROM operations
+       WHERE kind = 'model' AND arrival_ms >= ? AND arrival_ms < ? ORDER BY arrival_ms LIMIT ?`,
+    );
+    // Rows as arrays: a third of the time of an object per row (200,000 rows: 150 ms against 400).
+    statement.setReturnArrays(true);
+    const rows = statement.all(range.since, range.until, MAX_STATS_ROWS + 1) as unknown as [number, string | null, string | null, number | null, number, number | null, number | null][];
     const truncated = rows.length > MAX_STATS_ROWS;
     const buckets = new Map<string, { t: number; model: string | null; requests: number; errors: number; ttfc: number[]; duration: number[]; input: number; output: number }>();
-    for (const r of truncated ? rows.slice(0, MAX_STATS_ROWS) : rows) {
-      const t = range.since + Math.floor(((r['arrival_ms'] as number) - range.since) / range.bucketMs) * range.bucketMs;
-      const model = (r['request_model'] as string | null) ?? null;
+    const n = Math.min(rows.length, MAX_STATS_ROWS);
+    for (let r = 0; r < n; r++) {
+      const [arrival, model, errorType, ttfc, duration, input, output] = rows[r] as (typeof rows)[number];
+      const t = range.since + Math.floor((arrival - range.since) / range.bucketMs) * range.bucketMs;
       const key = `${t} ${model ?? ''}`;
       let b = buckets.get(key);
       if (b === undefined) buckets.set(key, (b = { t, model, requests: 0, errors: 0, ttfc: [], duration: [], input: 0, output: 0 }));
       b.requests++;
-      if (r['error_type'] !== null) b.errors++;
-      if (r['ttfc_ms'] !== null) b.ttfc.push(r['ttfc_ms'] as number);
-      b.duration.push(r['duration_ms'] as number);
-      b.input += Number(r['input_tokens'] ?? 0);
-      b.output += Number(r['output_tokens'] ?? 0);
+      if (errorType !== null) b.errors++;
+      if (ttfc !== null) b.ttfc.push(ttfc);
+      b.duration.push(duration);
+      b.input += Number(input ?? 0);
+      b.output += Number(output ?? 0);
     }
     const points = [...buckets.values()].map((b) => ({
       t: b.t,

@@ -128,6 +128,10 @@ describe('the store', () => {
     expect(last.next).toBeNull();
     expect(store.listOperations({ model: 'a' }).operations).toHaveLength(3);
     expect(store.listOperations({ model: 'gpt-5.1-2025-11-13' }).operations).toHaveLength(5);
+    // The request's or the response's model, newest first, paged across both (one query each).
+    const byResponse = store.listOperations({ model: 'gpt-5.1-2025-11-13', limit: 3 });
+    expect(byResponse.operations.map((o) => o.id)).toEqual([5, 4, 3]);
+    expect(store.listOperations({ model: 'gpt-5.1-2025-11-13', limit: 3, before: byResponse.next ?? 0 }).operations.map((o) => o.id)).toEqual([2, 1]);
     expect(store.listOperations({ status: 429 }).operations.map((o) => o.requestModel)).toEqual(['b']);
     expect(store.listOperations({ error: 'any' }).operations).toHaveLength(2);
     expect(store.listOperations({ error: 'stream' }).operations.map((o) => o.status)).toEqual([500]);
@@ -137,6 +141,9 @@ describe('the store', () => {
     const middle = rows[2]?.arrivalMs ?? 0;
     expect(store.listOperations({ since: middle }).operations).toHaveLength(3);
     expect(store.listOperations({ until: middle }).operations).toHaveLength(2);
+    store.write([row({ requestModel: 'mini', responseModel: 'a' })]);
+    expect(store.listOperations({ model: 'a', limit: 2 }).operations.map((o) => [o.id, o.requestModel])).toEqual([[6, 'mini'], [4, 'a']]);
+    expect(store.listOperations({ model: 'a', after: 3 }).operations.map((o) => o.id)).toEqual([4, 6]);
   });
 
   it('sums conversations, newest activity first', () => {
@@ -184,19 +191,21 @@ describe('the store', () => {
     expect(again.listOperations().operations).toHaveLength(1);
   });
 
-  it('migrates a database of the first version forward, keeping its rows', () => {
+  it('migrates a database of the first version forward, keeping its rows and listing its conversations', () => {
     const path = join(tempDir(), 'v1.db');
     const db = new DatabaseSync(path);
     for (const statement of MIGRATIONS[0] ?? []) db.exec(statement);
     db.exec('PRAGMA user_version = 1');
-    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
+    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms, conversation_id) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1, 'old-conv')");
     db.close();
     const store = open(path);
     expect(store.fault).toBeNull();
     const [old] = store.listOperations().operations;
     expect(old).toMatchObject({ arrivalMs: 1, endMs: 2, firstWriteMs: null });
-    store.write([row()]);
+    expect(store.listConversations().conversations.map((c) => [c.conversationId, c.operations, c.lastId])).toEqual([['old-conv', 1, 1]]);
+    store.write([row({ conversationId: 'old-conv' })]);
     expect(store.listOperations().operations[0]?.firstWriteMs).not.toBeNull();
+    expect(store.listConversations().conversations.map((c) => [c.conversationId, c.operations, c.lastId])).toEqual([['old-conv', 2, 2]]);
     const check = new DatabaseSync(path);
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
     check.close();
@@ -211,6 +220,15 @@ describe('the store', () => {
     expect(left.map((o) => o.arrivalMs)).toEqual([now - 500]);
     const old = store.getOperation((left[0]?.id ?? 0) - 1);
     expect(old).toBeUndefined();
+  });
+
+  it('a conversation whose every request was deleted leaves the list; one with requests left stays', () => {
+    const store = open(':memory:', { retentionMs: 1000 });
+    const now = nextArrival + 10_000;
+    store.write([row({ arrivalMs: now - 5000, conversationId: 'gone' }), row({ arrivalMs: now - 5000, conversationId: 'kept' }), row({ arrivalMs: now - 500, conversationId: 'kept' })]);
+    expect(store.listConversations().conversations.map((c) => c.conversationId)).toEqual(['kept', 'gone']);
+    expect(store.enforceLimits(now)).toEqual({ deleted: 2 });
+    expect(store.listConversations().conversations.map((c) => [c.conversationId, c.operations])).toEqual([['kept', 1]]);
   });
 
   it('deletes the oldest rows while the file is over its size limit, and shrinks the file', () => {
