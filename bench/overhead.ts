@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,22 +28,27 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'ws-c8', what: 'Responses WebSocket, C=8, 20 events', mode: 'ws', concurrency: 8, events: 20, gapMs: 0 },
 ];
 
-/** How to start one of the Node targets: the floor, modeltap with telemetry off, with full telemetry. */
+/** How to start one of the Node targets: the floor, modeltap with telemetry off, with full telemetry, and with the store too. */
 export interface NodeTargetCommand {
-  /** Short name for files: `floor`, `off` or `full`. */
-  readonly key: 'floor' | 'off' | 'full';
+  /** Short name for files: `floor`, `off`, `full` or `store`. */
+  readonly key: 'floor' | 'off' | 'full' | 'store';
   readonly name: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** The Node targets both benchmarks compare, in report order; full telemetry exports to `otlpUrl`. */
-export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: string, env: Readonly<Record<string, string | undefined>>): readonly NodeTargetCommand[] {
+/**
+ * The Node targets the benchmarks compare, in report order; full telemetry exports to `otlpUrl`.
+ * With `storePath`, also full telemetry with the request store written to that (new) file.
+ */
+export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: string, env: Readonly<Record<string, string | undefined>>, storePath?: string): readonly NodeTargetCommand[] {
   const cli = join(repo, 'dist/cli/main.js');
+  const fullEnv = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' };
   return [
     { key: 'floor', name: TARGET_NAMES.floor, args: [join(repo, 'dist-bench/bench/floor-proxy-main.js'), simBase], env },
     { key: 'off', name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics', '--event-loop-stats'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
-    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats'], env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_METRIC_EXPORT_INTERVAL: '1000' } },
+    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats'], env: fullEnv },
+    ...(storePath === undefined ? [] : [{ key: 'store' as const, name: TARGET_NAMES.store, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats', '--store', storePath], env: fullEnv }]),
   ];
 }
 
@@ -326,6 +331,10 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
     // The Node processes start afresh for each scenario, so that a scenario's memory is its own,
     // not the high-water mark of the ones before it.
     let stopNodeTargets = (): void => undefined;
+    // A new store file each time the targets start: a scenario's store is its own.
+    const storeDir = mkdtempSync(join(tmpdir(), 'modeltap-bench-store-'));
+    cleanups.push(() => rmSync(storeDir, { recursive: true, force: true }));
+    let stores = 0;
     cleanups.push(() => stopNodeTargets());
     const startNodeTargets = async (): Promise<Target[]> => {
       const stops: (() => void)[] = [];
@@ -333,14 +342,16 @@ export async function runOverheadBenchmark(options: OverheadOptions): Promise<st
         for (const stop of stops.splice(0)) stop();
       };
       const targets: Target[] = [];
-      for (const command of nodeTargetCommands(options.repo, simBase, receiver.url, env)) {
+      for (const command of nodeTargetCommands(options.repo, simBase, receiver.url, env, join(storeDir, `store-${++stores}.db`))) {
         const started = await startProcess(process.execPath, [...command.args], command.env);
         stops.push(() => started.proc.kill('SIGKILL'));
         targets.push({ name: command.name, baseUrl: `${started.url}/v1`, pids: [started.proc.pid as number], ...(command.key === 'floor' ? {} : { eventLoopUrl: `${started.url}/modeltap/event-loop` }) });
       }
-      // Prometheus-style scrape of the full-telemetry target every second.
-      const full = targets.at(-1) as Target;
-      const scraper = setInterval(() => void fetch(full.baseUrl.replace(/\/v1$/, '/metrics')).then((r) => r.arrayBuffer()).catch(() => undefined), 1000);
+      // Prometheus-style scrape of the full-telemetry targets every second.
+      const scraped = targets.filter((t) => t.name === TARGET_NAMES.full || t.name === TARGET_NAMES.store);
+      const scraper = setInterval(() => {
+        for (const t of scraped) void fetch(t.baseUrl.replace(/\/v1$/, '/metrics')).then((r) => r.arrayBuffer()).catch(() => undefined);
+      }, 1000);
       stops.push(() => clearInterval(scraper));
       return targets;
     };

@@ -3,6 +3,7 @@ export const TARGET_NAMES = {
   floor: 'Node floor (node:http + undici, no telemetry)',
   off: 'modeltap (telemetry off)',
   full: 'modeltap (full telemetry)',
+  store: 'modeltap (full telemetry, store on)',
   nginx: 'nginx',
 } as const;
 
@@ -129,7 +130,7 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
     const rows = results.get(scenario);
     if (rows === undefined) return undefined;
     const map = new Map<Role, TargetRow>();
-    for (const role of COLUMNS) {
+    for (const role of [...COLUMNS, 'store'] as const) {
       const row = rows.find((r) => r.target === TARGET_NAMES[role]);
       if (row !== undefined) map.set(role, row);
     }
@@ -158,6 +159,14 @@ export function targetsSection(results: ReadonlyMap<string, readonly TargetRow[]
       const line = relativeLine(goal, scenario, rows?.get('full'), rows?.get('off'));
       if (line !== undefined) lines.push(line);
     }
+  }
+  // Issue 20: the request store, written by the telemetry thread, costs the relay little.
+  const json = byRole('json-c32');
+  const store = json?.get('store');
+  const full = json?.get('full');
+  if (store !== undefined && full !== undefined) {
+    const ratio = store.rps / full.rps;
+    lines.push(`| requests/s with the store on (json-c32) | ${store.rps.toFixed(0)} req/s (${ratio.toFixed(2)} × store off) | | | | ≥ 0.9 × full telemetry, store off (${full.rps.toFixed(0)} req/s) | ${ratio >= 0.9 ? 'met' : '**not met**'} |`);
   }
   if (lines.length === 0) return '';
   const errors = [...results.values()].flat().reduce((n, r) => n + r.errors, 0);

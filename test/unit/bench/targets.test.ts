@@ -91,4 +91,13 @@ describe('targetsSection', () => {
     // No relay CPU measured (an older report's rows): no row rather than a wrong verdict.
     expect(lineOf(report, 'relay-thread CPU per request (sse-c64)')).toBe('');
   });
+
+  it("checks issue 20's store target: JSON C=32 throughput with the store on against full telemetry with it off", () => {
+    const met = targetsSection(new Map([['json-c32', [row(TARGET_NAMES.off, { rps: 5000 }), row(TARGET_NAMES.full, { rps: 3000 }), row(TARGET_NAMES.store, { rps: 2800 })]]]));
+    expect(lineOf(met, 'requests/s with the store on (json-c32)')).toBe('| requests/s with the store on (json-c32) | 2800 req/s (0.93 × store off) | | | | ≥ 0.9 × full telemetry, store off (3000 req/s) | met |');
+    const notMet = targetsSection(new Map([['json-c32', [row(TARGET_NAMES.off, { rps: 5000 }), row(TARGET_NAMES.full, { rps: 3000 }), row(TARGET_NAMES.store, { rps: 2600 })]]]));
+    expect(lineOf(notMet, 'requests/s with the store on (json-c32)')).toMatch(/0\.87 × store off.*\*\*not met\*\* \|$/);
+    // A run without the store target (older reports, the profile run): no row.
+    expect(lineOf(targetsSection(new Map([['json-c32', [row(TARGET_NAMES.off), row(TARGET_NAMES.full)]]])), 'requests/s with the store on (json-c32)')).toBe('');
+  });
 });
