@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
-node dist/cli/main.js serve --upstream sim --port 0 --summary-file "$work/summary.json" 2> "$work/serve.log" &
+node dist/cli/main.js serve --upstream sim --port 0 --store memory --summary-file "$work/summary.json" 2> "$work/serve.log" &
 pid=$!
 trap 'kill -9 "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$work/serve.log" && break; sleep 0.1; done

@@ -47,7 +47,7 @@ export function nodeTargetCommands(repo: string, simBase: string, otlpUrl: strin
   return [
     { key: 'floor', name: TARGET_NAMES.floor, args: [join(repo, 'dist-bench/bench/floor-proxy-main.js'), simBase], env },
     { key: 'off', name: TARGET_NAMES.off, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--no-metrics', '--event-loop-stats'], env: { ...env, OTEL_SDK_DISABLED: 'true' } },
-    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats'], env: fullEnv },
+    { key: 'full', name: TARGET_NAMES.full, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats', '--store', 'off'], env: fullEnv },
     ...(storePath === undefined ? [] : [{ key: 'store' as const, name: TARGET_NAMES.store, args: [cli, 'serve', '--port', '0', '--upstream', simBase, '--event-loop-stats', '--store', storePath], env: fullEnv }]),
   ];
 }

@@ -38,7 +38,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
   { name: 'event-loop-stats', env: 'MODELTAP_EVENT_LOOP_STATS', kind: 'boolean', help: "Measure the event loop's delay (10 ms resolution) and serve it at GET /modeltap/event-loop (?reset=1 starts a new window); for benchmarks.", defaultText: 'off' },
   { name: 'telemetry-thread', env: 'MODELTAP_TELEMETRY_THREAD', kind: 'string', value: 'on|off', help: 'Build and export spans and metrics in a telemetry thread of their own (on), or on the relay\'s thread (off: for debugging and comparison).', defaultText: 'on' },
-  { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600), written by the telemetry thread.', defaultText: 'off' },
+  { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database for the live view (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600; in memory without either), written by the telemetry thread.', defaultText: 'default' },
   { name: 'retention', env: 'MODELTAP_RETENTION', kind: 'string', value: 'DURATION', help: 'How long the store keeps a request (7d, 12h, 30m, 90s).', defaultText: '7d' },
   { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted.", defaultText: '512' },
   { name: 'trace-url', env: 'MODELTAP_TRACE_URL', kind: 'string', value: 'TEMPLATE', help: "The live view links each request's trace here, {trace_id} replaced by its id (e.g. a Grafana Explore URL over Tempo)." },
@@ -102,7 +102,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
   const auth = credentials(values, env);
   const store = storeConfigFromFlags(values, env);
-  if (store !== undefined && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') log('modeltap: --store is written by the telemetry pipeline, which OTEL_SDK_DISABLED=true turns off: nothing is stored');
+  if (store !== undefined && values['store'] !== undefined && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') log('modeltap: --store is written by the telemetry pipeline, which OTEL_SDK_DISABLED=true turns off: nothing is stored');
   const telemetryConfig = {
     ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
     log,
@@ -206,7 +206,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   if (pidFile !== undefined) writePidFile(pidFile);
   if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
-  log(`modeltap live view: ${proxy.url}/${values['access-key'] === undefined ? '' : '?key=…'}${store === undefined ? ' (the request store is off: start with --store to keep requests)' : ''}`);
+  const kept = store === undefined || runtime.storeApi === undefined ? 'the request store is off, so it shows nothing' : store.location === ':memory:' ? 'requests kept in memory for this run' : `requests kept in ${store.location}`;
+  log(`modeltap live view: ${proxy.url}/${values['access-key'] === undefined ? '' : '?key=…'} (${kept})`);
   await stopped;
   eventLoopDelay?.stop();
   // Last: a script that waits for the file to go away then finds the summary already written.

@@ -24,14 +24,17 @@ export function defaultStorePath(env: Env): string {
 }
 
 /**
- * The store the flags ask for: `--store PATH`, `default` (see {@link defaultStorePath}), `memory`,
- * or `off` (the default, and undefined here); `--retention` (default 7d), `--store-max-mb` (512).
+ * The store the flags ask for: `--store PATH`, `default` (the default; see {@link defaultStorePath}:
+ * without HOME or XDG_STATE_HOME, in memory for the run), `memory`, or `off` (undefined here);
+ * `--retention` (default 7d), `--store-max-mb` (512).
  */
 export function storeConfigFromFlags(values: Readonly<Record<string, unknown>>, env: Env): StoreConfig | undefined {
-  const store = (values['store'] as string | undefined) ?? 'off';
+  const given = values['store'] as string | undefined;
+  const store = given ?? 'default';
   if (store === 'off') return undefined;
   if (store === '') throw new UsageError('--store needs PATH, default, memory or off');
-  const location = store === 'memory' ? ':memory:' : store === 'default' ? defaultStorePath(env) : store;
+  const homeless = given === undefined && !env['XDG_STATE_HOME'] && !env['HOME'];
+  const location = store === 'memory' || homeless ? ':memory:' : store === 'default' ? defaultStorePath(env) : store;
   const retention = values['retention'] as string | undefined;
   const maxMb = (values['store-max-mb'] as number | undefined) ?? 512;
   return { location, retentionMs: retention === undefined ? 7 * UNITS['d']! : parseDuration(retention, 'retention'), maxBytes: maxMb * 1024 * 1024 };

@@ -93,10 +93,23 @@ describe('modeltap serve --store', () => {
   });
 
   it('without a store, its API says so', async () => {
-    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0']);
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0', '--store', 'off']);
     const res = await fetch(`${cli.url}/modeltap/api/operations`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('store_off');
+    expect(cli.stderr()).toContain('the request store is off, so it shows nothing');
+  });
+
+  it('is on by default: at the default place with a home, in memory without one', async () => {
+    const state = tempDir();
+    const home = await started.cli(['serve', '--upstream', 'sim', '--port', '0'], { HOME: state });
+    await fetch(`${home.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","input":"x"}' }).then((r) => r.text());
+    expect(((await (await fetch(`${home.url}/modeltap/api/store`)).json()) as { location: string }).location).toBe(join(state, '.local', 'state', 'modeltap', 'modeltap.db'));
+    expect(((await (await fetch(`${home.url}/modeltap/api/operations`)).json()) as { operations: unknown[] }).operations).toHaveLength(1);
+    expect(home.stderr()).toContain(`modeltap live view: ${home.url}/ (requests kept in ${join(state, '.local', 'state', 'modeltap', 'modeltap.db')})`);
+    const homeless = await started.cli(['serve', '--upstream', 'sim', '--port', '0']);
+    expect(((await (await fetch(`${homeless.url}/modeltap/api/store`)).json()) as { location: string }).location).toBe(':memory:');
+    expect(homeless.stderr()).toContain('(requests kept in memory for this run)');
   });
 
   it('a bad --retention exits 2 with one line', async () => {

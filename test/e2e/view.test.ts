@@ -42,26 +42,33 @@ async function openView(path = '/'): Promise<{ page: Page; errors: string[] }> {
 }
 
 /**
- * Resolves with the epoch ms at which a request row for `model` was added to the open table: a
- * MutationObserver in the page notes it, so the time is the page's, not the test's polling.
+ * Watches the open table for a new row of `model`; its `at` resolves with the epoch ms at which the
+ * page added it. The watch is installed before this returns (so a row that arrives
+ * at once is not missed), and the time is the page's own (a MutationObserver), not polling's.
  */
-function rowAdded(page: Page, model: string): Promise<number> {
-  return page.evaluate(
-    (wanted) =>
-      new Promise<number>((resolve) => {
-        const body = document.querySelector('table.requests tbody');
-        new MutationObserver((_: unknown, observer: { disconnect(): void }) => {
-          for (const row of body.querySelectorAll('tr')) {
-            if (row.cells[1]?.textContent === wanted) {
-              observer.disconnect();
-              resolve(Date.now());
-              return;
+async function rowAdded(page: Page, model: string): Promise<{ readonly at: Promise<number> }> {
+  const key = `rowAdded${Math.random().toString(36).slice(2)}`;
+  await page.evaluate(
+    ([wanted, slot]) => {
+      const body = document.querySelector('table.requests tbody');
+      window[slot] = new Promise<number>((resolve) => {
+        new MutationObserver((mutations: { addedNodes: { cells?: { textContent: string }[] }[] }[], observer: { disconnect(): void }) => {
+          for (const m of mutations) {
+            for (const row of m.addedNodes) {
+              if (row.cells?.[1]?.textContent === wanted) {
+                observer.disconnect();
+                resolve(Date.now());
+                return;
+              }
             }
           }
         }).observe(body, { childList: true });
-      }),
-    model,
+      });
+    },
+    [model, key] as const,
   );
+  // Wrapped: an async function's returned promise would be awaited with it.
+  return { at: page.evaluate((slot) => window[slot] as Promise<number>, key) };
 }
 
 const openai = (): OpenAI => new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'sk-view-e2e' });
@@ -70,18 +77,18 @@ describe('the live view', () => {
   it('shows each request within 1 s without a reload, and its waterfall has every event the upstream sent', async () => {
     const { page, errors } = await openView();
     await page.evaluate(() => (window.loadedOnce = true));
-    const appeared = rowAdded(page, 'gpt-5.1');
+    const appeared = await rowAdded(page, 'gpt-5.1');
     let events = 0;
     const stream = await openai().responses.create({ model: 'gpt-5.1', input: 'hello', stream: true });
     for await (const _ of stream) events++;
     const done = Date.now();
-    const at = await appeared;
+    const at = await appeared.at;
     expect(at - done).toBeLessThan(1000);
-    const chatAppeared = rowAdded(page, 'gpt-4.1-mini');
+    const chatAppeared = await rowAdded(page, 'gpt-4.1-mini');
     const chat = await openai().chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
     for await (const _ of chat) void _;
     const chatDone = Date.now();
-    expect((await chatAppeared) - chatDone).toBeLessThan(1000);
+    expect((await chatAppeared.at) - chatDone).toBeLessThan(1000);
     // The same document all along: nothing reloaded it.
     expect(await page.evaluate(() => window.loadedOnce === true)).toBe(true);
     await page.screenshot({ path: artifactPath('view-requests.png'), fullPage: true });
@@ -142,9 +149,9 @@ describe('the live view', () => {
     expect(narrowed).toBeLessThan(all);
     // A request that does not match does not join the filtered list when it arrives.
     await openai().responses.create({ model: 'gpt-5.1', input: 'not this one' });
-    const mini = rowAdded(page, 'gpt-4.1-mini');
+    const mini = await rowAdded(page, 'gpt-4.1-mini');
     await openai().responses.create({ model: 'gpt-4.1-mini', input: 'this one' });
-    await mini;
+    await mini.at;
     expect(await rows.count()).toBe(narrowed + 1);
 
     await page.goto(`${proxy.url}/#/overview?range=15m`);

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { defaultStorePath, parseDuration, storeConfigFromFlags } from '../../../src/cli/store-config.js';
 
 describe('the store flags', () => {
-  it('are off unless asked for; default, memory and a path', () => {
-    expect(storeConfigFromFlags({}, {})).toBeUndefined();
+  it('are on at the default place unless turned off (in memory where there is no home); default, memory and a path', () => {
+    expect(storeConfigFromFlags({}, { HOME: '/home/u' })?.location).toBe('/home/u/.local/state/modeltap/modeltap.db');
+    expect(storeConfigFromFlags({}, { XDG_STATE_HOME: '/s' })?.location).toBe('/s/modeltap/modeltap.db');
+    expect(storeConfigFromFlags({}, {})?.location).toBe(':memory:');
+    expect(() => storeConfigFromFlags({ store: 'default' }, {})).toThrow(/HOME or XDG_STATE_HOME/);
     expect(storeConfigFromFlags({ store: 'off' }, {})).toBeUndefined();
     expect(storeConfigFromFlags({ store: 'memory' }, {})).toEqual({ location: ':memory:', retentionMs: 7 * 86_400_000, maxBytes: 512 * 1024 * 1024 });
     expect(storeConfigFromFlags({ store: '/tmp/x.db', retention: '12h', 'store-max-mb': 3 }, {})).toEqual({ location: '/tmp/x.db', retentionMs: 12 * 3_600_000, maxBytes: 3 * 1024 * 1024 });
