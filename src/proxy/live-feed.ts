@@ -4,7 +4,10 @@ import type { StoreApi } from './view-routes.js';
 
 /** Operations one query reads for a client; a fuller page is followed by another at once. */
 const PAGE = 200;
-/** A comment line this often keeps proxies and browsers from closing an idle stream, in ms. */
+/**
+ * This often, while a page is open, a comment line keeps proxies and browsers from closing an idle
+ * stream and the store's state is read: a store that starts or stops failing is pushed as `store`.
+ */
 const KEEPALIVE_MS = 15_000;
 
 interface Client {
@@ -30,15 +33,27 @@ export class LiveFeed {
   readonly #clients = new Set<Client>();
   readonly #unsubscribe: () => void;
   readonly #keepalive: NodeJS.Timeout;
+  /** The store's fault as last read (JSON), to push only a change. */
+  #fault = 'null';
 
-  constructor(api: StoreApi, live: StoreLive | undefined) {
+  constructor(api: StoreApi, live: StoreLive | undefined, keepaliveMs = KEEPALIVE_MS) {
     this.#api = api;
     this.#unsubscribe = live?.subscribe(() => {
       for (const client of this.#clients) this.#pump(client);
     }) ?? (() => undefined);
     this.#keepalive = setInterval(() => {
+      if (this.#clients.size === 0) return;
       for (const client of this.#clients) client.res.write(': keepalive\n\n');
-    }, KEEPALIVE_MS);
+      this.#api('store', '').then(
+        (answer) => {
+          const fault = JSON.stringify((answer.body as { fault?: unknown }).fault ?? null);
+          if (fault === this.#fault) return;
+          this.#fault = fault;
+          for (const client of this.#clients) client.res.write(`event: store\ndata: ${JSON.stringify(answer.body)}\n\n`);
+        },
+        () => undefined,
+      );
+    }, keepaliveMs);
     this.#keepalive.unref();
   }
 

@@ -477,6 +477,22 @@ function usedBytes(db: DatabaseSync): number {
   return page.pages * page.page_size;
 }
 
+/**
+ * `mkdir -p`, one level at a time. Not `mkdirSync(dir, { recursive: true })`: under a file system
+ * that answers ENOENT for a directory it will not create (`/proc`), Node's loops forever, which
+ * hung the telemetry thread on a bad `--store` path.
+ */
+function makeDirectories(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectories(parent);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 function openDatabase(location: StoreLocation, options: StoreOptions): DatabaseSync {
   if (options.readOnly === true) {
     if (location === ':memory:' || !existsSync(location)) throw new Error(`no store at ${location}`);
@@ -492,7 +508,7 @@ function openDatabase(location: StoreLocation, options: StoreOptions): DatabaseS
     }
   }
   if (location !== ':memory:') {
-    mkdirSync(dirname(location), { recursive: true, mode: 0o700 });
+    makeDirectories(dirname(location));
     // Created with 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     if (!existsSync(location)) closeSync(openSync(location, 'a', 0o600));
     chmodSync(location, 0o600);

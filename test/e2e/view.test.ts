@@ -71,6 +71,15 @@ async function rowAdded(page: Page, model: string): Promise<{ readonly at: Promi
   return { at: page.evaluate((slot) => window[slot] as Promise<number>, key) };
 }
 
+/** The first match of `pattern` in what `cli` printed on stderr, waiting for it to be printed. */
+async function stderrLine(cli: RunningCli, pattern: RegExp): Promise<RegExpExecArray> {
+  for (;;) {
+    const match = pattern.exec(cli.stderr());
+    if (match !== null) return match;
+    await new Promise((resolve) => cli.proc.stderr?.once('data', resolve));
+  }
+}
+
 const openai = (): OpenAI => new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'sk-view-e2e' });
 
 describe('the live view', () => {
@@ -218,4 +227,49 @@ describe('the live view', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it("a new user: serve --upstream sim, one request, the printed URL shows it, its waterfall and its tokens", async () => {
+    const home = join(dir, 'new-user');
+    const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0'], { HOME: home });
+    const printed = (await stderrLine(cli, /modeltap live view: (http:\/\/\S+)/))[1];
+    expect(printed).toBe(`${cli.url}/`);
+    const answer = (await (await fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-5.1', input: 'hello', stream: true }) })).text());
+    const events = answer.split('\n\n').filter((e) => e.includes('data:')).length;
+    const page = await browser.newPage();
+    await page.goto(printed as string);
+    await page.locator('table.requests tbody tr', { hasText: 'gpt-5.1' }).click();
+    await page.locator('section.waterfall').waitFor();
+    expect(await page.locator('.event-mark').count()).toBe(events);
+    expect(await page.locator('section.usage').innerText()).toMatch(/Input tokens\s+[1-9]\d*[\s\S]*Output tokens\s+[1-9]/);
+    await page.close();
+  });
+
+  it('says so when the store cannot be written, while the relay serves on', async () => {
+    const cli = await started.cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--store', '/proc/modeltap-cannot/run.db']);
+    expect((await fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","input":"x"}' })).status).toBe(200);
+    const page = await browser.newPage();
+    await page.goto(`${cli.url}/`);
+    const banner = page.locator('#banner');
+    await banner.locator('text=is failing').waitFor();
+    expect(await banner.innerText()).toContain('store_unavailable');
+    await page.close();
+  });
+
+  it('keeps at most 500 rows in an open page however many requests arrive, the rest a click away', async () => {
+    const cli = await started.cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--store', 'memory']);
+    const page = await browser.newPage();
+    await page.goto(`${cli.url}/`);
+    await page.locator('#status.live').waitFor();
+    const last = await rowAdded(page, 'last');
+    const post = (model: string) => fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, input: 'x' }) }).then((r) => r.text());
+    for (let i = 0; i < 26; i++) await Promise.all(Array.from({ length: 20 }, () => post('many')));
+    await post('last');
+    await last.at;
+    const rows = page.locator('table.requests tbody tr');
+    expect(await rows.count()).toBe(500);
+    await page.locator('button.more').click();
+    await page.waitForFunction(() => document.querySelectorAll('table.requests tbody tr').length > 500);
+    expect(await rows.count()).toBe(521);
+    await page.close();
+  }, 60_000);
 });

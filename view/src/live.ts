@@ -12,6 +12,8 @@ export class Live {
   readonly ready: Promise<void>;
   readonly #listeners = new Set<(operations: Operation[]) => void>();
   readonly #onState: (state: Live['state']) => void;
+  /** Told when the server says the store started or stopped failing. */
+  onStore: () => void = () => undefined;
   #source: EventSource | undefined;
   #resolve: () => void = () => undefined;
 
@@ -52,6 +54,7 @@ export class Live {
       if (last !== undefined) this.cursor = last.id;
       for (const listener of this.#listeners) listener(operations);
     });
+    source.addEventListener('store', () => this.onStore());
     source.addEventListener('error', () => {
       // EventSource would reconnect to the first URL, whose cursor is stale: reopen from ours.
       source.close();

@@ -33,6 +33,8 @@ async function checkStore(): Promise<void> {
   }
 }
 
+live.onStore = () => void checkStore();
+
 let current: Page | undefined;
 
 function route(): void {

@@ -1,6 +1,7 @@
 // The request store on real SQLite files in a temporary directory: schema and migrations, what a
 // row keeps, pagination and filters, retention and size limits, and the failures that must never
 // reach the relay (a location that cannot be created, a corrupt file, a full disk, a newer schema).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_EVENTS, type OperationRow } from '../../../src/store/operation-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/store-schema.js';
 import { Store } from '../../../src/store/store.js';
+import { nextArrival, row } from '../../helpers/operation-row.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -29,55 +31,6 @@ function open(path: string, options: ConstructorParameters<typeof Store>[1] = {}
   return store;
 }
 
-let nextArrival = 1_700_000_000_000;
-function row(over: Partial<OperationRow> = {}): OperationRow {
-  const arrivalMs = nextArrival++;
-  return {
-    kind: 'model',
-    arrivalMs,
-    sentMs: arrivalMs + 0.4,
-    headMs: arrivalMs + 50,
-    firstEventMs: arrivalMs + 51,
-    firstWriteMs: arrivalMs + 51.1,
-    endMs: arrivalMs + 120,
-    method: 'POST',
-    route: '/v1/responses',
-    path: '/v1/responses',
-    transport: 'http_sse',
-    api: 'responses',
-    stream: true,
-    requestModel: 'gpt-5.1',
-    responseModel: 'gpt-5.1-2025-11-13',
-    status: 200,
-    errorType: null,
-    retries: 0,
-    authRecoveries: 0,
-    ttfcMs: 51,
-    durationMs: 120,
-    overheadMs: 0.31,
-    upstreamMs: 49.5,
-    inputTokens: 42,
-    cachedInputTokens: 8,
-    outputTokens: 4,
-    reasoningTokens: 2,
-    totalTokens: 46,
-    responseId: `resp_${arrivalMs}`,
-    serviceTier: 'default',
-    conversationId: 'conv-1',
-    turnId: `turn-${arrivalMs}`,
-    requestKind: 'turn',
-    originator: 'codex_exec',
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    eventCount: 2,
-    events: [
-      { kind: 'response.created', offsetMs: 50.6, bytes: 120, ok: true },
-      { kind: 'response.completed', offsetMs: 119.2, bytes: 400, ok: true },
-    ],
-    content: null,
-    ...over,
-  };
-}
 
 describe('the store', () => {
   it('creates its schema in a new 0600 file, in WAL mode, at the current version', () => {
@@ -283,6 +236,16 @@ describe('a store that fails never throws at its caller', () => {
     expect(lines[0]).toMatch(/store .*modeltap\.db failed \(store_unavailable: .*\); requests are still relayed/);
     expect(store.listOperations()).toEqual({ operations: [], next: null });
     expect(store.enforceLimits()).toEqual({ deleted: 0 });
+  });
+
+  it('a directory a file system will not create (under /proc): store_unavailable at once, no hang', () => {
+    // In a child process, the built store: Node's recursive mkdir loops forever there, which a test
+    // in this process could not interrupt.
+    const built = new URL('../../../dist/store/store.js', import.meta.url).pathname;
+    const script = `import(${JSON.stringify(built)}).then(({ Store }) => { const s = new Store('/proc/modeltap-cannot/run.db'); process.stdout.write(JSON.stringify(s.fault)); s.close(); });`;
+    const child = spawnSync(process.execPath, ['-e', script], { timeout: 15_000, encoding: 'utf8' });
+    expect(child.signal).toBeNull();
+    expect(JSON.parse(child.stdout)).toMatchObject({ code: 'store_unavailable' });
   });
 
   it('a corrupt file: store_corrupt, the file left as it was', () => {
