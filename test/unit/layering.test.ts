@@ -30,7 +30,7 @@ function nodeOf(path: string): string {
   return path === CONTRACT ? CONTRACT : dirname(path);
 }
 
-const SRC_NODES = ['src', 'src/cli', 'src/ci', 'src/client', 'src/proxy', 'src/sim', 'src/store', 'src/summary', 'src/telemetry', CONTRACT, 'src/telemetry/otel', 'src/util'];
+const SRC_NODES = ['src', 'src/cli', 'src/ci', 'src/client', 'src/cost', 'src/proxy', 'src/sim', 'src/store', 'src/summary', 'src/telemetry', CONTRACT, 'src/telemetry/otel', 'src/util'];
 
 /**
  * What each node may import besides itself (architecture.md, "Layout" and "Rules of the house"),
@@ -51,6 +51,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/store', 'src/util'],
   // The run summary (GET /modeltap/summary, report, check): a data model.
   'src/summary': ['src/util'],
+  // Prices and what a call cost: pure, over the shipped table.
+  'src/cost': ['src/util'],
   // The simulated upstream stands alone: it must not share code with what it is a test double for.
   'src/sim': ['src/util'],
   // The server: the core, the telemetry interfaces and the summary; never the OTel layer (the CLI
