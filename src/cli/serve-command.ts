@@ -12,6 +12,7 @@ import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 import { storeApi } from '../store/store-api.js';
 import { storeConfigFromFlags } from './store-config.js';
+import { PriceFileError, shippedPrices, withOverrides } from '../cost/price-table.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
 /** The flags of `modeltap serve`. */
@@ -41,6 +42,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database for the live view (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600; in memory without either), written by the telemetry thread.', defaultText: 'default' },
   { name: 'retention', env: 'MODELTAP_RETENTION', kind: 'string', value: 'DURATION', help: 'How long the store keeps a request (7d, 12h, 30m, 90s).', defaultText: '7d' },
   { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted.", defaultText: '512' },
+  { name: 'prices', env: 'MODELTAP_PRICES', kind: 'string', value: 'FILE', help: 'Prices over the shipped table: a JSON object from model name to {"input", "cached_input", "output"} in USD per million tokens.', defaultText: 'prices/openai.json' },
   { name: 'trace-url', env: 'MODELTAP_TRACE_URL', kind: 'string', value: 'TEMPLATE', help: "The live view links each request's trace here, {trace_id} replaced by its id (e.g. a Grafana Explore URL over Tempo)." },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
 ];
@@ -91,6 +93,24 @@ function removePidFile(path: string): void {
 }
 
 /** A port someone else holds: the message names the flag that moves modeltap off it. */
+/** A `--prices` file, read and checked here (a bad one is a usage error), handed to the telemetry thread as text. */
+function pricesFromFlag(path: string | undefined): { text: string; name: string } | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--prices: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    withOverrides(shippedPrices(), text, path);
+  } catch (error) {
+    if (error instanceof PriceFileError) throw new UsageError(`--prices: ${error.message}`);
+    throw error;
+  }
+  return { text, name: path };
+}
+
 function listenError(error: unknown, host: string, port: number, flag: string): unknown {
   if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
   return new Error(`${host}:${port} is already in use: stop whatever listens there, or choose another port with ${flag} (0 picks a free one)`);
@@ -103,10 +123,12 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const auth = credentials(values, env);
   const store = storeConfigFromFlags(values, env);
   if (store !== undefined && values['store'] !== undefined && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') log('modeltap: --store is written by the telemetry pipeline, which OTEL_SDK_DISABLED=true turns off: nothing is stored');
+  const prices = pricesFromFlag(values['prices'] as string | undefined);
   const telemetryConfig = {
     ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
     log,
     ...(store ? { store } : {}),
+    ...(prices ? { prices } : {}),
   };
   // Only the in-process mode loads the SDK on this thread (see TelemetryConfig.startPipeline).
   const runtime = startTelemetry(

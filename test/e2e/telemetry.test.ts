@@ -300,6 +300,8 @@ describe('a real Prometheus scraping /metrics', () => {
     const prometheus = await startPrometheus(new URL(proxy.url).host);
     started.add(() => prometheus.stop());
     await mixedTraffic(proxy.url);
+    // A model the price table does not know: its cost is unknown, counted in modeltap.cost.unpriced.
+    expect(await call(proxy.url, '/v1/responses', post({ model: 'unpriced-model', input: 'hi' }))).toBe(200);
     // Drops happen only when a collector fails (tested below), telemetry errors only when telemetry
     // throws (test/integration/proxy/throwing-telemetry.test.ts). Everything else must be there.
     const pending = new Set<string>([METRICS.telemetryDropped.name, METRICS.telemetryErrors.name]);
@@ -313,7 +315,7 @@ describe('a real Prometheus scraping /metrics', () => {
     expect(missing).toEqual([]);
     // Values are the sim's: 8 output tokens (its default 8 events) for each completed response.
     const output = (await prometheus.query('sum(modeltap_usage_tokens_total{gen_ai_token_type="output"})')) as { value: [number, string] }[];
-    expect(Number(output[0]?.value[1])).toBe(8 * 7); // six HTTP responses and one WebSocket turn
+    expect(Number(output[0]?.value[1])).toBe(8 * 8); // seven HTTP responses and one WebSocket turn
   });
 });
 

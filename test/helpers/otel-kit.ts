@@ -39,7 +39,7 @@ export interface OtelKit {
 }
 
 export function otelKit(
-  options: { detail?: TraceDetail; captureContent?: boolean; threadOptions?: TelemetryConfig['threadOptions']; log?: (line: string) => void; store?: TelemetryConfig['store'] } = {},
+  options: { detail?: TraceDetail; captureContent?: boolean; threadOptions?: TelemetryConfig['threadOptions']; log?: (line: string) => void; store?: TelemetryConfig['store']; prices?: TelemetryConfig['prices'] } = {},
 ): OtelKit {
   const exporter = new InMemorySpanExporter();
   const reader = new TestMetricReader();
@@ -58,6 +58,7 @@ export function otelKit(
     ...(options.threadOptions ? { threadOptions: options.threadOptions } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.store ? { store: options.store } : {}),
+    ...(options.prices ? { prices: options.prices } : {}),
   });
   return {
     runtime,

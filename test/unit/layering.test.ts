@@ -48,7 +48,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   // The request store: rows from the telemetry facts (`src/telemetry/facts.ts`), over node:sqlite.
   'src/store': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/util'],
   // The telemetry thread writes the store from the same facts as the spans.
-  'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/store', 'src/util'],
+  'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/store', 'src/cost', 'src/util'],
   // The run summary (GET /modeltap/summary, report, check): a data model.
   'src/summary': ['src/util'],
   // Prices and what a call cost: pure, over the shipped table.

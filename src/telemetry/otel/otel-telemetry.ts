@@ -11,6 +11,8 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { costPicos, usdOf } from '../../cost/cost.js';
+import type { PriceTable } from '../../cost/price-table.js';
 import { completedResponse, type CompletedEvent, type ResponseEvent, type TokenUsage } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import { classifySse, kindSuccess, transportErrorType, wsKind } from './event-kinds.js';
@@ -32,6 +34,8 @@ export interface OtelTelemetryOptions {
   readonly detail?: TraceDetail;
   /** Record prompts and outputs (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). Default false. */
   readonly captureContent?: boolean;
+  /** The prices operations are costed at (`modeltap.cost.usd`, `modeltap.cost`). Default: none, no cost recorded. */
+  readonly prices?: PriceTable;
   /** `gen_ai.provider.name`. Default `openai`. */
   readonly providerName?: string;
   /** Reads the caller's trace context and writes the upstream's (OTEL_PROPAGATORS). Default W3C `traceparent`. */
@@ -150,6 +154,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelProxyTel
     urls: new Map(),
     clock: options.clock ?? (() => performance.now()),
     timeOrigin: options.timeOrigin ?? performance.timeOrigin,
+    prices: options.prices,
   };
   return { startRequest: (info, parent?: Context) => new OtelRequest(shared, info, parent) };
 }
@@ -180,6 +185,7 @@ interface Shared {
   readonly urls: Map<string, UrlFacts>;
   readonly clock: () => number;
   readonly timeOrigin: number;
+  readonly prices: PriceTable | undefined;
 }
 
 /** What an attempt span needs from an upstream URL. */
@@ -644,6 +650,16 @@ class OtelRequest implements OtelRequestTelemetry {
       m.usageTokens.add(usage.outputTokens, sets.with(byModel, 'gen_ai.token.type', 'output'));
       m.usageTokens.add(usage.cachedInputTokens, sets.with(byModel, 'gen_ai.token.type', 'cache_read'));
       m.usageTokens.add(usage.reasoningOutputTokens, sets.with(byModel, 'gen_ai.token.type', 'reasoning'));
+      const prices = this.#s.prices;
+      if (prices !== undefined) {
+        const picos = costPicos(prices, responseModel ?? model, usage, completed?.serviceTier);
+        const withResponse = sets.with(byModel, 'gen_ai.response.model', modelLabel(responseModel ?? model));
+        if (picos === undefined) m.costUnpriced.add(1, withResponse);
+        else {
+          span.setAttribute('modeltap.cost.usd', usdOf(picos));
+          m.cost.add(usdOf(picos), sets.with(sets.with(withResponse, 'modeltap.transport', transport), 'modeltap.request_kind', bounded('request_kind', op.info.requestKind)));
+        }
+      }
     } else {
       // Unknown is not 0: no token attribute or sample, but counted so a dashboard can show what is unmeasured.
       const byModel = sets.with(sets.empty, 'gen_ai.request.model', op.streamAttrs['gen_ai.request.model'] as string);

@@ -64,6 +64,8 @@ export interface TelemetryConfig {
   readonly startPipeline?: (config: PipelineConfig, log?: (line: string) => void, onStored?: (lastId: number) => void) => TelemetryPipeline;
   /** The request store (`--store`), written by the telemetry pipeline. Default: none. */
   readonly store?: StoreConfig;
+  /** A `--prices` file (its text and name) over the shipped price table. Default: the shipped table. */
+  readonly prices?: { readonly text: string; readonly name: string };
 }
 
 /** What {@link startTelemetry} returns. */
@@ -207,6 +209,7 @@ export function startTelemetry(config: TelemetryConfig): TelemetryRuntime {
     captureContent: config.captureContent,
     timeOrigin: performance.timeOrigin,
     ...(config.store ? { store: config.store } : {}),
+    ...(config.prices ? { prices: config.prices } : {}),
   };
   const stored = storeListeners();
   const propagator = propagatorFromNames(config.propagators);

@@ -25,6 +25,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { Store } from '../../store/store.js';
 import { StoreWriter, type StoreConfig } from '../../store/store-writer.js';
+import { shippedPrices, withOverrides } from '../../cost/price-table.js';
 import { FactReplayer } from './fact-replayer.js';
 import { FastMetrics, type FastInstrument } from './fast-metrics.js';
 import { METRICS } from './instruments.js';
@@ -51,6 +52,8 @@ export interface PipelineConfig {
   readonly spanExporter?: SpanExporter;
   /** The request store, when on: written here, from the same facts. */
   readonly store?: StoreConfig;
+  /** A `--prices` file over the shipped price table (its text and name: it crosses to the thread as data). Default: the shipped table alone. */
+  readonly prices?: { readonly text: string; readonly name: string };
 }
 
 /** The OpenTelemetry side: builds spans and metrics from facts and exports them (in the telemetry thread, or in-process). */
@@ -275,6 +278,7 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
     captureContent: config.captureContent,
     clock: () => (replayer as FactReplayer).now,
     timeOrigin: config.timeOrigin,
+    prices: config.prices === undefined ? shippedPrices() : withOverrides(shippedPrices(), config.prices.text, config.prices.name),
   });
   replayer = new FactReplayer({ telemetry, ids, onError: countError });
   const replay = replayer;
