@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     await page.locator('table.turns tbody tr').first().waitFor();
     await page.screenshot({ path: `${out}conversation.png` });
     await page.goto(`${proxy}/#/overview?range=15m`);
-    await page.locator('.chart canvas').nth(4).waitFor();
+    await page.locator('.chart canvas').nth(5).waitFor();
     await page.screenshot({ path: `${out}overview.png`, fullPage: true });
   } finally {
     await browser.close();

@@ -34,6 +34,8 @@ export interface OperationRow {
   readonly outputTokens: number | null;
   readonly reasoningTokens: number | null;
   readonly totalTokens: number | null;
+  /** What it cost in pico-USD (1e-12 USD, an integer: sums stay exact), or null: unknown (no usage, no price). */
+  readonly costPicos: number | null;
   readonly responseId: string | null;
   readonly serviceTier: string | null;
   /** Codex's session (conversation) and turn ids, request kind and originator, when it sent them. */

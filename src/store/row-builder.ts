@@ -24,6 +24,8 @@ import {
 } from '../telemetry/facts.js';
 import type { OperationInfo } from '../telemetry/proxy-telemetry.js';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
+import { costPicos } from '../cost/cost.js';
+import type { PriceTable } from '../cost/price-table.js';
 
 /** Paths modeltap answers itself (the live view at `/` among them), never stored. */
 const OWN_PATH = /^\/(?:$|healthz$|metrics$|modeltap\/)/;
@@ -93,15 +95,17 @@ function event(p: Pending, at: number, kind: string, bytes: number, ok: boolean)
 export class RowBuilder {
   readonly #timeOrigin: number;
   readonly #capture: boolean;
+  readonly #prices: PriceTable | undefined;
   readonly #requests = new Map<number, Pending>();
   readonly #turns = new Map<number, Pending>();
   /** A request's open turns: a frame is the turn's when only one is open. */
   readonly #turnsOf = new Map<number, Set<number>>();
 
   /** `timeOrigin`: the relay thread's `performance.timeOrigin` (the facts' clock starts there). */
-  constructor(timeOrigin: number, captureContent: boolean) {
+  constructor(timeOrigin: number, captureContent: boolean, prices?: PriceTable) {
     this.#timeOrigin = timeOrigin;
     this.#capture = captureContent;
+    this.#prices = prices;
   }
 
   /** Applies one batch and returns the rows of what ended in it. */
@@ -256,6 +260,7 @@ export class RowBuilder {
       outputTokens: usage?.outputTokens ?? null,
       reasoningTokens: usage?.reasoningOutputTokens ?? null,
       totalTokens: usage?.totalTokens ?? null,
+      costPicos: usage === undefined || usage === null || this.#prices === undefined ? null : (costPicos(this.#prices, c?.model ?? op?.model, usage, c?.serviceTier) ?? null),
       responseId: c?.responseId === undefined || c.responseId === '' ? null : c.responseId,
       serviceTier: c?.serviceTier ?? null,
       conversationId: op?.conversationId ?? null,

@@ -5,7 +5,7 @@
  */
 
 /** The schema version this modeltap writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** One migration: statements run in one transaction, then `user_version` is set. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -86,5 +86,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // A model filter matches the request's or the response's model; a search, any of four ids.
     'CREATE INDEX operations_response_model ON operations (response_model, id)',
     'CREATE INDEX operations_turn ON operations (turn_id) WHERE turn_id IS NOT NULL',
+  ],
+  [
+    // What each operation cost, in pico-USD (issue 21); null where it is unknown, rows of older versions included.
+    'ALTER TABLE operations ADD COLUMN cost_picos INTEGER',
   ],
 ];

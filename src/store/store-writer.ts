@@ -1,4 +1,5 @@
 import { errorTypeOf } from '../telemetry/guarded-telemetry.js';
+import type { PriceTable } from '../cost/price-table.js';
 import { RowBuilder } from './row-builder.js';
 import { Store, type StoreFaultCode } from './store.js';
 
@@ -29,9 +30,9 @@ export class StoreWriter {
   readonly #onStored: ((lastId: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void; readonly onError: (method: string, errorType: string) => void; readonly onStored?: (lastId: number) => void }) {
+  constructor(config: StoreConfig, options: { readonly captureContent: boolean; readonly timeOrigin: number; readonly log?: (line: string) => void; readonly onDropped: (rows: number, code: StoreFaultCode) => void; readonly onError: (method: string, errorType: string) => void; readonly onStored?: (lastId: number) => void; readonly prices?: PriceTable }) {
     this.store = new Store(config.location, { retentionMs: config.retentionMs, maxBytes: config.maxBytes, ...(options.log ? { log: options.log } : {}) });
-    this.#builder = new RowBuilder(options.timeOrigin, options.captureContent);
+    this.#builder = new RowBuilder(options.timeOrigin, options.captureContent, options.prices);
     this.#onDropped = options.onDropped;
     this.#onError = options.onError;
     this.#onStored = options.onStored;

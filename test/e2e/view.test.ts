@@ -112,6 +112,7 @@ describe('the live view', () => {
     const usage = await page.locator('section.usage').innerText();
     expect(usage).toMatch(/Input tokens\s+\d+/);
     expect(usage).toMatch(/Output tokens\s+\d+/);
+    expect(usage).toMatch(/Cost\s+\$\d/);
     expect(await page.locator('a.trace-link').getAttribute('href')).toMatch(/^http:\/\/tempo\.example\/trace\/[0-9a-f]{32}$/);
     await page.screenshot({ path: artifactPath('view-request.png'), fullPage: true });
     expect(errors).toEqual([]);
@@ -170,7 +171,7 @@ describe('the live view', () => {
     for (const title of ['Time to first chunk', 'Duration', 'Tokens per second (input + output)']) {
       expect(Number(await page.locator(`.chart[data-title="${title}"]`).getAttribute('data-points')), title).toBeGreaterThan(0);
     }
-    expect(await page.locator('.chart canvas').count()).toBe(5);
+    expect(await page.locator('.chart canvas').count()).toBe(6);
     await page.screenshot({ path: artifactPath('view-overview.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();

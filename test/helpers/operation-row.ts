@@ -34,6 +34,8 @@ export function row(over: Partial<OperationRow> = {}): OperationRow {
     outputTokens: 4,
     reasoningTokens: 2,
     totalTokens: 46,
+    // gpt-5.1's price: 34 uncached × 1.25 + 8 cached × 0.125 + 4 output × 10 USD per million.
+    costPicos: 83_500_000,
     responseId: `resp_${arrivalMs}`,
     serviceTier: 'default',
     conversationId: 'conv-1',

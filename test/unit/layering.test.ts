@@ -46,7 +46,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   // What the proxy reports (ProxyTelemetry) and its fan-out: client types, the contract.
   'src/telemetry': ['src/client', CONTRACT, 'src/util'],
   // The request store: rows from the telemetry facts (`src/telemetry/facts.ts`), over node:sqlite.
-  'src/store': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/util'],
+  'src/store': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/cost', 'src/util'],
   // The telemetry thread writes the store from the same facts as the spans.
   'src/telemetry/otel': ['src/client', 'src/telemetry', CONTRACT, 'src/store', 'src/cost', 'src/util'],
   // The run summary (GET /modeltap/summary, report, check): a data model.

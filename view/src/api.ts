@@ -29,6 +29,8 @@ export interface Operation {
   readonly outputTokens: number | null;
   readonly reasoningTokens: number | null;
   readonly totalTokens: number | null;
+  /** Pico-USD (1e-12), null when unknown. */
+  readonly costPicos: number | null;
   readonly responseId: string | null;
   readonly serviceTier: string | null;
   readonly conversationId: string | null;
@@ -59,6 +61,8 @@ export interface Conversation {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly totalTokens: number;
+  readonly costPicos: number;
+  readonly unpriced: number;
   readonly lastId: number;
 }
 
@@ -77,6 +81,7 @@ export interface StatsPoint {
   readonly durationMs: Percentiles;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly costPicos: number;
 }
 
 export interface StoreState {

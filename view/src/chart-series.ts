@@ -41,6 +41,7 @@ export function chartsOf(points: readonly StatsPoint[], since: number, bucketMs:
       { title: 'Time to first chunk', unit: 'ms', series: pcts((p) => p.ttfcMs) },
       { title: 'Duration', unit: 'ms', series: pcts((p) => p.durationMs) },
       { title: 'Tokens per second (input + output)', unit: 'tokens/s', series: perModel((p) => (p.inputTokens + p.outputTokens) / seconds, 0) },
+      { title: 'Cost per minute', unit: 'USD/min', series: perModel((p) => (p.costPicos / 1e12) * (60 / seconds), 0) },
       { title: 'Error rate', unit: '%', series: perModel((p) => (p.requests === 0 ? null : (100 * p.errors) / p.requests), null) },
     ],
   };

@@ -1,6 +1,6 @@
 import { api, type Conversation, type Operation } from './api.js';
 import { h, replace } from './dom.js';
-import { count, ms, time } from './format.js';
+import { count, ms, time, usd } from './format.js';
 import type { Page, PageContext } from './page.js';
 
 /** Refreshes on new requests at most this often, in ms (a busy agent writes many per second). */
@@ -28,7 +28,7 @@ function listPage(root: HTMLElement, ctx: PageContext): Page {
     root,
     h('h1', {}, 'Conversations'),
     h('p', { class: 'hint' }, "A conversation is one Codex session (its session id): an agent task's turns."),
-    h('table', { class: 'conversations' }, h('thead', {}, h('tr', {}, ...['Conversation', 'Requests', 'Errors', 'Started', 'Last answer', 'Time in requests', 'Tokens in', 'Tokens out'].map((t) => h('th', {}, t)))), body),
+    h('table', { class: 'conversations' }, h('thead', {}, h('tr', {}, ...['Conversation', 'Requests', 'Errors', 'Started', 'Last answer', 'Time in requests', 'Tokens in', 'Tokens out', 'Cost'].map((t) => h('th', {}, t)))), body),
     note,
   );
   const load = (): void => {
@@ -48,6 +48,7 @@ function listPage(root: HTMLElement, ctx: PageContext): Page {
               h('td', { class: 'num' }, ms(c.durationMs)),
               h('td', { class: 'num' }, count(c.inputTokens)),
               h('td', { class: 'num' }, count(c.outputTokens)),
+              h('td', { class: 'num cost' }, `${usd(c.costPicos)}${c.unpriced > 0 ? ` + ${c.unpriced} unpriced` : ''}`),
             );
           }),
         );
@@ -74,6 +75,7 @@ function conversationPage(root: HTMLElement, ctx: PageContext): Page {
     operations.reverse();
     const sum = (f: (o: Operation) => number | null): number => operations.reduce((a, o) => a + (f(o) ?? 0), 0);
     const errors = operations.filter((o) => o.errorType !== null).length;
+    const unpriced = operations.filter((o) => o.inputTokens !== null && o.costPicos === null).length;
     const first = operations[0];
     const last = operations.at(-1);
     replace(
@@ -87,13 +89,14 @@ function conversationPage(root: HTMLElement, ctx: PageContext): Page {
         h('span', { class: errors > 0 ? 'bad' : '' }, `${errors} errors`),
         h('span', {}, `${count(sum((o) => o.inputTokens))} tokens in`),
         h('span', {}, `${count(sum((o) => o.outputTokens))} tokens out`),
+        h('span', { class: 'cost' }, `${usd(sum((o) => o.costPicos))}${unpriced > 0 ? ` + ${unpriced} unpriced` : ''}`),
         h('span', {}, `${ms(sum((o) => o.durationMs))} in requests`),
         first && last ? h('span', {}, `${ms(last.endMs - first.arrivalMs)} from first to last`) : null,
       ),
       h(
         'table',
         { class: 'turns' },
-        h('thead', {}, h('tr', {}, ...['#', 'Arrival', 'Turn', 'Kind', 'Model', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in', 'Tokens out'].map((t) => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ...['#', 'Arrival', 'Turn', 'Kind', 'Model', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in', 'Tokens out', 'Cost'].map((t) => h('th', {}, t)))),
         h(
           'tbody',
           {},
@@ -113,6 +116,7 @@ function conversationPage(root: HTMLElement, ctx: PageContext): Page {
               h('td', { class: 'num' }, ms(o.durationMs)),
               h('td', { class: 'num' }, count(o.inputTokens)),
               h('td', { class: 'num' }, count(o.outputTokens)),
+              h('td', { class: 'num cost' }, o.inputTokens === null ? '–' : usd(o.costPicos)),
             );
           }),
         ),

@@ -27,6 +27,14 @@ export function shortId(id: string | null, keep = 12): string {
   return id.length <= keep ? id : `…${id.slice(-keep)}`;
 }
 
+/** A cost in pico-USD as dollars: to the cent above $1, else to four significant digits; "unknown" for null. */
+export function usd(picos: number | null | undefined): string {
+  if (picos === null || picos === undefined) return 'unknown';
+  const dollars = picos / 1e12;
+  if (dollars === 0) return '$0';
+  return dollars >= 1 ? `$${dollars.toFixed(2)}` : `$${dollars.toPrecision(4)}`;
+}
+
 /** Bytes as B, KB, MB. */
 export function bytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;

@@ -1,6 +1,6 @@
 import { api, ApiError, type Operation, type OperationEvent } from './api.js';
 import { h, replace, type Child } from './dom.js';
-import { bytes, count, ms, time } from './format.js';
+import { bytes, count, ms, time, usd } from './format.js';
 import type { Page, PageContext } from './page.js';
 import { phases, type Phase } from './phases.js';
 
@@ -112,6 +112,7 @@ export function requestPage(root: HTMLElement, ctx: PageContext): Page {
               ['Reasoning', count(op.reasoningTokens)],
               ['Total', count(op.totalTokens)],
               ['Service tier', op.serviceTier],
+              ['Cost', op.inputTokens === null ? 'unknown (no usage reported)' : op.costPicos === null ? 'unknown (no price for this model)' : usd(op.costPicos)],
             ]),
           ),
           h(

@@ -1,6 +1,6 @@
 import { api, type Operation } from './api.js';
 import { h, replace } from './dom.js';
-import { count, ms, shortId, time } from './format.js';
+import { count, ms, shortId, time, usd } from './format.js';
 import { FILTERS, matches, toMs, type Filters } from './operation-filter.js';
 import type { Page, PageContext } from './page.js';
 
@@ -40,6 +40,7 @@ function row(op: Operation): HTMLTableRowElement {
     h('td', { class: 'num' }, ms(op.ttfcMs)),
     h('td', { class: 'num' }, ms(op.durationMs)),
     h('td', { class: 'num' }, tokens(op)),
+    h('td', { class: 'num cost' }, op.inputTokens === null ? '–' : usd(op.costPicos)),
     h('td', {}, op.conversationId === null ? '–' : h('a', { href: `#/conversations/${encodeURIComponent(op.conversationId)}`, title: op.conversationId, on: { click: (e) => e.stopPropagation() } }, shortId(op.conversationId))),
   );
 }
@@ -126,7 +127,7 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
     h(
       'table',
       { class: 'requests' },
-      h('thead', {}, h('tr', {}, ...['Arrival', 'Model', 'Route', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in → out', 'Conversation'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ...['Arrival', 'Model', 'Route', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in → out', 'Cost', 'Conversation'].map((t) => h('th', {}, t)))),
       body,
     ),
     note,

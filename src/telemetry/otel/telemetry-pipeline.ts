@@ -268,6 +268,8 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
   // takes them from the replay. A tracer of another shape would make spans with ids of its own.
   const ids = new ScriptedIds(new RandomIdGenerator());
   sdkInternals<TracerFields>(tracer, 'Tracer', (t) => typeof t._idGenerator?.generateSpanId === 'function')._idGenerator = ids;
+  // One table for the spans, the metrics and the store: the same cost everywhere.
+  const prices = config.prices === undefined ? shippedPrices() : withOverrides(shippedPrices(), config.prices.text, config.prices.name);
   const countError = (method: string, errorType: string): void => errorsCounter.add(1, { 'modeltap.telemetry.method': method, 'error.type': errorType });
   let replayer: FactReplayer | undefined;
   const telemetry = createOtelTelemetry({
@@ -278,7 +280,7 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
     captureContent: config.captureContent,
     clock: () => (replayer as FactReplayer).now,
     timeOrigin: config.timeOrigin,
-    prices: config.prices === undefined ? shippedPrices() : withOverrides(shippedPrices(), config.prices.text, config.prices.name),
+    prices,
   });
   replayer = new FactReplayer({ telemetry, ids, onError: countError });
   const replay = replayer;
@@ -291,6 +293,7 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
           timeOrigin: config.timeOrigin,
           ...(log ? { log } : {}),
           ...(onStored ? { onStored } : {}),
+          prices,
           onError: countError,
           onDropped: (rows, code) => {
             let attrs = storeDropped.get(code);

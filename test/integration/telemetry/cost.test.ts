@@ -20,7 +20,10 @@ const USAGE = { inputTokens: 42, outputTokens: 4, cachedInputTokens: 8, reasonin
 
 describe('the cost of each call', () => {
   it('is on the chat span and in modeltap.cost for every transport; unpriced models are counted, not costed', async () => {
-    const kit = otelKit({ prices: { text: JSON.stringify({ 'my-model': { input: 3, cached_input: 1.5, output: 12 } }), name: 'prices.json' } });
+    const kit = otelKit({
+      prices: { text: JSON.stringify({ 'my-model': { input: 3, cached_input: 1.5, output: 12 } }), name: 'prices.json' },
+      store: { location: ':memory:', retentionMs: 86_400_000, maxBytes: 64 * 1024 * 1024 },
+    });
     const sim = await startSim({ events: 4, usage: USAGE });
     const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
@@ -66,5 +69,18 @@ describe('the cost of each call', () => {
     expect(cost.find((p) => p.attributes['gen_ai.request.model'] === 'gpt-4.1-mini')?.attributes).toMatchObject({ 'modeltap.transport': 'http_sse' });
     expect(cost.some((p) => p.attributes['gen_ai.request.model'] === 'unpriced-model')).toBe(false);
     expect((metrics.get('modeltap.cost.unpriced')?.points ?? []).map((p) => [p.attributes, p.value])).toEqual([[{ 'gen_ai.request.model': 'unpriced-model', 'gen_ai.response.model': 'unpriced-model' }, 1]]);
+
+    // The store keeps the same cost, exact in pico-USD; unknown stays null.
+    const stored = ((await kit.runtime.storeApi?.('operations', 'limit=10'))?.body as { operations: { kind: string; requestModel: string; costPicos: number | null }[] }).operations;
+    // The WebSocket's upgrade is a row of its own (kind 'other'), without a model or a cost.
+    const picos = Object.fromEntries(stored.filter((o) => o.kind === 'model').map((o) => [o.requestModel, o.costPicos]));
+    expect(picos).toEqual({
+      'gpt-5.1': 83_500_000,
+      'gpt-5.1-2025-11-13': 83_500_000,
+      'gpt-4.1-mini': costPicos(table, 'gpt-4.1-mini', USAGE, 'default'),
+      'my-model': 162_000_000,
+      'unpriced-model': null,
+      'gpt-5.1-codex': costPicos(table, 'gpt-5.1-codex', USAGE, 'default'),
+    });
   });
 });

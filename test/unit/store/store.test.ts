@@ -108,8 +108,12 @@ describe('the store', () => {
       ['x', 2, 1, 15, 11, 4],
       ['y', 1, 0, 46, 42, 4],
     ]);
-    expect(store.listConversations({ limit: 1 }).next).toBe(conversations[0]?.lastId);
-    expect(store.listConversations({ before: conversations[0]?.lastId ?? 0 }).conversations.map((c) => c.conversationId)).toEqual(['y']);
+    // Priced operations' costs summed exactly; one with usage and no price is counted, not summed.
+    expect(conversations[0]?.costPicos).toBe(2 * 83_500_000);
+    store.write([row({ conversationId: 'y', costPicos: null })]);
+    expect(store.listConversations().conversations.find((c) => c.conversationId === 'y')).toMatchObject({ costPicos: 83_500_000, unpriced: 1 });
+    expect(store.listConversations({ limit: 1 }).next).toBe(store.listConversations().conversations[0]?.lastId);
+    expect(store.listConversations({ before: store.listConversations().conversations[0]?.lastId ?? 0 }).conversations.map((c) => c.conversationId)).toEqual(['x']);
   });
 
   it('sums model operations per time bucket and model, with nearest-rank percentiles', () => {
@@ -126,7 +130,7 @@ describe('the store', () => {
     const { points, truncated } = store.stats({ since: t0, until: t0 + 120_000, bucketMs: 60_000 });
     expect(truncated).toBe(false);
     const of = (t: number, model: string) => points.find((p) => p.t === t && p.model === model);
-    expect(of(t0, 'a')).toEqual({ t: t0, model: 'a', requests: 100, errors: 0, ttfcMs: { p50: 50, p95: 95, p99: 99 }, durationMs: { p50: 149, p95: 194, p99: 198 }, inputTokens: 100, outputTokens: 200 });
+    expect(of(t0, 'a')).toEqual({ t: t0, model: 'a', requests: 100, errors: 0, ttfcMs: { p50: 50, p95: 95, p99: 99 }, durationMs: { p50: 149, p95: 194, p99: 198 }, inputTokens: 100, outputTokens: 200, costPicos: 100 * 83_500_000 });
     expect(of(t0, 'b')).toMatchObject({ requests: 1, errors: 1, ttfcMs: { p50: null, p95: null, p99: null } });
     expect(of(t0 + 60_000, 'a')).toMatchObject({ requests: 1, ttfcMs: { p50: 7, p95: 7, p99: 7 } });
     expect(points).toHaveLength(3);

@@ -9,7 +9,7 @@ import { phases } from '../../../view/src/phases.js';
 const op = (over: Partial<Operation> = {}): Operation => ({
   id: 1, kind: 'model', arrivalMs: 1000, sentMs: 1002, headMs: 1010, firstEventMs: 1012, firstWriteMs: 1012, endMs: 1030, method: 'POST', route: '/v1/responses', path: '/v1/responses',
   transport: 'http_sse', api: 'responses', stream: true, requestModel: 'gpt-5.1', responseModel: 'gpt-5.1-2025-11-13', status: 200, errorType: null, retries: 0, authRecoveries: 0,
-  ttfcMs: 10, durationMs: 30, overheadMs: 0.2, upstreamMs: 28, inputTokens: 5, cachedInputTokens: 0, outputTokens: 3, reasoningTokens: 0, totalTokens: 8, responseId: 'resp_1',
+  ttfcMs: 10, durationMs: 30, overheadMs: 0.2, upstreamMs: 28, inputTokens: 5, cachedInputTokens: 0, outputTokens: 3, reasoningTokens: 0, totalTokens: 8, costPicos: 36_250_000, responseId: 'resp_1',
   serviceTier: null, conversationId: 'sess-1', turnId: 'turn-1', requestKind: 'turn', originator: 'codex_exec', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), eventCount: 4, content: null,
   ...over,
 });
@@ -57,7 +57,7 @@ describe('phases (the waterfall)', () => {
 });
 
 const point = (t: number, model: string, over: Partial<StatsPoint> = {}): StatsPoint => ({
-  t, model, requests: 2, errors: 1, ttfcMs: { p50: 10, p95: 20, p99: 30 }, durationMs: { p50: 100, p95: 200, p99: 300 }, inputTokens: 40, outputTokens: 20, ...over,
+  t, model, requests: 2, errors: 1, ttfcMs: { p50: 10, p95: 20, p99: 30 }, durationMs: { p50: 100, p95: 200, p99: 300 }, inputTokens: 40, outputTokens: 20, costPicos: 600_000_000, ...over,
 });
 
 describe('the Overview series', () => {
@@ -73,7 +73,9 @@ describe('the Overview series', () => {
     expect(xs).toEqual([0, 10, 20]);
     expect(models).toEqual(['a', 'b']);
     expect(chosen).toBe('a');
-    const [rps, ttfc, , tokens, errors] = charts;
+    const [rps, ttfc, , tokens, cost, errors] = charts;
+    // 600,000,000 pico-USD (0.0006 USD) in a 10 s bucket: 0.0036 USD per minute.
+    expect(cost?.series[0]?.values).toEqual([0.0036, 0.0036, 0]);
     expect(rps?.series).toEqual([
       { label: 'a', values: [0.2, 0.2, 0] },
       { label: 'b', values: [0, 0.1, 0] },
