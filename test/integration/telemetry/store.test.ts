@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createParser } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createProxy } from '../../../src/cli/create-proxy.js';
@@ -12,6 +11,7 @@ import type { ProxyServer } from '../../../src/proxy/server.js';
 import { startSim } from '../../../src/sim/sim-server.js';
 import { Store } from '../../../src/store/store.js';
 import { otelKit, type OtelKit } from '../../helpers/otel-kit.js';
+import { sseEvents, type SseEvents } from '../../helpers/sse-events.js';
 
 let cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -42,39 +42,12 @@ function tempDir(): string {
 const post = (proxy: ProxyServer, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }));
 
-/** The live view's push (`/modeltap/api/live`), its events as they arrive: `next(type)` resolves with the next of that type. */
-async function liveStream(proxy: ProxyServer, query = ''): Promise<{ next(type: string): Promise<unknown>; close(): void }> {
-  const abort = new AbortController();
-  const res = await fetch(`${proxy.url}/modeltap/api/live${query}`, { signal: abort.signal });
-  expect(res.headers.get('content-type')).toBe('text/event-stream');
-  const queue: { event: string; data: unknown }[] = [];
-  const waiters: (() => void)[] = [];
-  const parser = createParser({
-    onEvent: (e) => {
-      queue.push({ event: e.event ?? 'message', data: JSON.parse(e.data) });
-      for (const w of waiters.splice(0)) w();
-    },
-  });
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  void (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      parser.feed(decoder.decode(value, { stream: true }));
-    }
-  })().catch(() => undefined);
-  cleanup.push(() => abort.abort());
-  return {
-    async next(type) {
-      for (;;) {
-        const i = queue.findIndex((e) => e.event === type);
-        if (i !== -1) return queue.splice(i, 1)[0]?.data;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-    close: () => abort.abort(),
-  };
+/** The live view's push (`/modeltap/api/live`), its events as they arrive. */
+async function liveStream(proxy: ProxyServer, query = ''): Promise<SseEvents> {
+  const stream = await sseEvents(`${proxy.url}/modeltap/api/live${query}`);
+  expect(stream.contentType).toBe('text/event-stream');
+  cleanup.push(() => stream.close());
+  return stream;
 }
 
 /** The rows as another reader of the file sees them, oldest first. */
