@@ -55,7 +55,7 @@ export interface TelemetryConfig {
   /** Told one line when the telemetry thread was replaced. Default: not logged. */
   readonly log?: (line: string) => void;
   /** For tests: the telemetry thread's hand-off bound, watchdog and test hooks (see TelemetryThreadOptions). */
-  readonly threadOptions?: { readonly maxQueueSlots?: number; readonly hangMs?: number; readonly testHooks?: boolean };
+  readonly threadOptions?: { readonly maxQueueSlots?: number; readonly hangMs?: number; readonly testHooks?: boolean; readonly startStallMsForTests?: number };
   /**
    * `startPipeline` of `telemetry-pipeline.js`, required with `thread: 'off'`. Passed in rather than
    * imported, so that with the thread on the relay's thread never loads `@opentelemetry/sdk-node`

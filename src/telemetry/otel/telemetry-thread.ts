@@ -29,6 +29,8 @@ export interface TelemetryThreadOptions {
   readonly shutdownMs?: number;
   /** Accept the test-only `hang` message. Default false. */
   readonly testHooks?: boolean;
+  /** With `testHooks`: each new thread blocks this long before it loads the SDK (a slow start on a loaded machine), in ms. Default 0. */
+  readonly startStallMsForTests?: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface TelemetryThreadOptions {
  * costs no measurable CPU and about 100 MB less resident memory (bench/results/).
  */
 const YOUNG_MB = 16;
+/** How long a new thread may take to load the SDK and say it is ready before it counts as hung. */
+const START_MS = 30_000;
 
 /** Where the worker's script is: beside this file once built; from the sources (tests), the built one. */
 function workerUrl(): URL {
@@ -76,6 +80,8 @@ export class TelemetryThread implements FactSink {
   #heartbeat = 0;
   #stalledSince: number | undefined;
   #hung = false;
+  /** Whether the current thread said it is ready: before, loading the SDK may outlast `hangMs`. */
+  #ready = false;
   #closing = false;
   /** Set when threads keep dying as they start (a configuration the SDK rejects): telemetry stops, the relay goes on. */
   #dead = false;
@@ -111,12 +117,14 @@ export class TelemetryThread implements FactSink {
     this.#heartbeat = 0;
     this.#stalledSince = undefined;
     this.#hung = false;
+    this.#ready = false;
     this.#spawnedAt = performance.now();
     const data: TelemetryWorkerData = {
       config: this.#options.config,
       forwardSpans: this.#options.onSpans !== undefined,
       state,
       testHooks: this.#options.testHooks ?? false,
+      startStallMs: this.#options.testHooks === true ? (this.#options.startStallMsForTests ?? 0) : 0,
     };
     const worker = new Worker(workerUrl(), { workerData: data, name: 'modeltap-telemetry', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.#worker = worker;
@@ -150,6 +158,9 @@ export class TelemetryThread implements FactSink {
       this.#options.log?.(message.line);
     } else if (message.t === 'stored') {
       this.#options.onStored?.(message.id);
+    } else if (message.t === 'ready') {
+      this.#ready = true;
+      this.#stalledSince = undefined;
     }
   }
 
@@ -184,7 +195,10 @@ export class TelemetryThread implements FactSink {
       return;
     }
     this.#stalledSince ??= now;
-    if (now - this.#stalledSince < this.#hangMs || this.#hung) return;
+    // A thread still loading the SDK has not started beating: on a loaded machine that can take
+    // longer than a short hangMs, and taking it for hung would replace every new thread in turn.
+    const limit = this.#ready ? this.#hangMs : Math.max(this.#hangMs, START_MS);
+    if (now - this.#stalledSince < limit || this.#hung) return;
     this.#hung = true;
     // 'exit' follows, and replaces it.
     void this.#worker.terminate().catch(() => undefined);

@@ -21,6 +21,8 @@ export interface TelemetryWorkerData {
   readonly state: SharedArrayBuffer;
   /** Accept the `hang` message (tests of the watchdog). */
   readonly testHooks: boolean;
+  /** Block this long before loading the SDK (the watchdog's test of a slow start), in ms. */
+  readonly startStallMs: number;
 }
 
 const port = parentPort;
@@ -28,6 +30,13 @@ if (port === null) throw new Error('telemetry-worker.js runs as a worker thread'
 const data = workerData as TelemetryWorkerData;
 const state = new Int32Array(data.state);
 const post = (message: FromTelemetry): void => port.postMessage(message);
+const block = (ms: number): void => {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // A busy thread, for the watchdog's tests: no heartbeat, no messages.
+  }
+};
+if (data.startStallMs > 0) block(data.startStallMs);
 
 /** Hands finished spans to the relay's thread, batched by the SDK's processor like any exporter. */
 const forwarding: SpanExporter = {
@@ -74,14 +83,9 @@ port.on('message', (message: ToTelemetry) => {
     case 'shutdown':
       reply(message.id, pipeline.shutdown());
       return;
-    case 'hang': {
-      if (!data.testHooks) return;
-      const until = Date.now() + message.ms;
-      while (Date.now() < until) {
-        // A hung telemetry thread, for the watchdog's test.
-      }
+    case 'hang':
+      if (data.testHooks) block(message.ms);
       return;
-    }
   }
 });
 post({ t: 'ready' });

@@ -105,6 +105,15 @@ describe.runIf(process.env['MODELTAP_TELEMETRY_THREAD'] !== 'off')('the telemetr
     expect(after).toHaveLength(1);
   });
 
+  it('slow to start: a new thread still loading the SDK after hangMs is not taken for hung', async () => {
+    // Without the start allowance every new thread was replaced in turn, and after three telemetry was off.
+    const { kit, proxy, thread } = await setup({ hangMs: 200, testHooks: true, startStallMsForTests: 1500 });
+    expect((await call(proxy)).status).toBe(200);
+    const spans = await waitForServerSpans(kit, 1);
+    expect(spans.filter((s) => s.kind === 1)).toHaveLength(1);
+    expect(thread.restarts).toBe(0);
+  });
+
   it('behind: the hand-off is bounded; new requests are dropped and counted, never queued without limit', async () => {
     const { kit, proxy, thread } = await setup({ maxQueueSlots: 60, hangMs: 600_000, testHooks: true });
     // Blocked for longer than the requests below take: nothing it was handed is processed meanwhile.
