@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { CredentialSource } from '../client/auth.js';
 import { ModelClient } from '../client/model-client.js';
+import { shippedPrices, type PriceTable } from '../cost/price-table.js';
 import { SummaryRecorder } from '../summary/summary-recorder.js';
 import { startProxy, type ProxyOptions, type ProxyServer } from '../proxy/server.js';
 import { summaryTelemetry } from '../proxy/summary-telemetry.js';
@@ -24,6 +25,8 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'client' | 'telemetry' |
   readonly summary?: SummaryRecorder;
   /** Counts a telemetry call that threw (caught; `modeltap.telemetry.errors`). Default: not counted. */
   readonly onTelemetryError?: (method: string, errorType: string) => void;
+  /** The prices the run summary costs requests at (the telemetry's own are in its config). Default: the shipped table. */
+  readonly prices?: PriceTable;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface ProxyConfig extends Omit<ProxyOptions, 'client' | 'telemetry' |
  * ModelClient, the run summary and the telemetry fan-out, then starts the server with them.
  */
 export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
-  const { auth, dispatcher, requestMaxRetries, streamIdleTimeoutMs, telemetry, summary: given, onTelemetryError, ...server } = config;
+  const { auth, dispatcher, requestMaxRetries, streamIdleTimeoutMs, telemetry, summary: given, onTelemetryError, prices, ...server } = config;
   const client = new ModelClient({
     provider: {
       baseUrl: config.upstream,
@@ -44,6 +47,6 @@ export function createProxy(config: ProxyConfig): Promise<ProxyServer> {
   const summary = given ?? new SummaryRecorder('proxy');
   // Each part behind a guard of its own: one that throws neither breaks a request nor starves the others.
   const faults = new TelemetryFaults({ count: onTelemetryError, log: server.log });
-  const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary)].map((part) => guardTelemetry(part, faults)));
+  const composed = composeTelemetry([...(telemetry ? [telemetry] : []), summaryTelemetry(summary, prices ?? shippedPrices())].map((part) => guardTelemetry(part, faults)));
   return startProxy({ ...server, client, telemetry: composed, summary });
 }

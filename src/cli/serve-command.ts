@@ -12,7 +12,7 @@ import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 import { storeApi } from '../store/store-api.js';
 import { storeConfigFromFlags } from './store-config.js';
-import { PriceFileError, shippedPrices, withOverrides } from '../cost/price-table.js';
+import { pricesFromFlag } from './prices-flag.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
 /** The flags of `modeltap serve`. */
@@ -93,24 +93,6 @@ function removePidFile(path: string): void {
 }
 
 /** A port someone else holds: the message names the flag that moves modeltap off it. */
-/** A `--prices` file, read and checked here (a bad one is a usage error), handed to the telemetry thread as text. */
-function pricesFromFlag(path: string | undefined): { text: string; name: string } | undefined {
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`--prices: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  try {
-    withOverrides(shippedPrices(), text, path);
-  } catch (error) {
-    if (error instanceof PriceFileError) throw new UsageError(`--prices: ${error.message}`);
-    throw error;
-  }
-  return { text, name: path };
-}
-
 function listenError(error: unknown, host: string, port: number, flag: string): unknown {
   if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return error;
   return new Error(`${host}:${port} is already in use: stop whatever listens there, or choose another port with ${flag} (0 picks a free one)`);
@@ -128,7 +110,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     ...telemetryConfigFromEnv(env, { metrics: values['metrics'] !== false, detail: values['trace-detail'] as string | undefined, thread: values['telemetry-thread'] as string | undefined }),
     log,
     ...(store ? { store } : {}),
-    ...(prices ? { prices } : {}),
+    ...(prices.file ? { prices: prices.file } : {}),
   };
   // Only the in-process mode loads the SDK on this thread (see TelemetryConfig.startPipeline).
   const runtime = startTelemetry(
@@ -159,6 +141,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
       log,
       onTelemetryError: runtime.onTelemetryError,
       summary,
+      prices: prices.table,
       wsBridge: values['ws-bridge'] === true,
       ...(eventLoopDelay ? { eventLoopDelay } : {}),
       // Without a store the API still answers, to say so.

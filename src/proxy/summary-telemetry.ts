@@ -1,15 +1,18 @@
 import type { ResponseEvent } from '../client/events.js';
+import { costPicos } from '../cost/cost.js';
+import type { PriceTable } from '../cost/price-table.js';
 import type { SummaryRecorder } from '../summary/summary-recorder.js';
 import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../telemetry/proxy-telemetry.js';
 
 /**
  * Feeds the run summary from the proxy's own exact measurements (not from histogram buckets):
  * per model request, the caller's time to first chunk (arrival to first relayed byte), duration,
- * modeltap's overhead, errors and the upstream's usage. A WebSocket connection's turns are
- * recorded one by one, each with its own measurements (several may be open at once).
+ * modeltap's overhead, errors, the upstream's usage and what it cost at `prices` (unknown without
+ * them). A WebSocket connection's turns are recorded one by one, each with its own measurements
+ * (several may be open at once).
  */
-export function summaryTelemetry(recorder: SummaryRecorder): ProxyTelemetry {
-  return { startRequest: (info) => new SummaryRequest(recorder, info) };
+export function summaryTelemetry(recorder: SummaryRecorder, prices?: PriceTable): ProxyTelemetry {
+  return { startRequest: (info) => new SummaryRequest(recorder, info, prices) };
 }
 
 /** What is measured of one model request (HTTP) or one WebSocket turn. */
@@ -18,26 +21,33 @@ interface Measured {
   transport: string;
   firstWriteAt: number | undefined;
   usage: { input: number; output: number; cached: number } | undefined;
+  /** The completed event's model and service tier, for the cost. */
+  completed: { readonly model: string | undefined; readonly serviceTier: string | undefined } | undefined;
   error: string | undefined;
 }
 
-function usageOf(event: ResponseEvent): Measured['usage'] {
-  return event.type === 'completed' && event.tokenUsage
-    ? { input: event.tokenUsage.inputTokens, output: event.tokenUsage.outputTokens, cached: event.tokenUsage.cachedInputTokens }
-    : undefined;
+const measured = (op: OperationInfo | undefined, transport: string): Measured => ({ op, transport, firstWriteAt: undefined, usage: undefined, completed: undefined, error: undefined });
+
+/** Keeps what a completed event says of usage, model and tier; other events change nothing. */
+function onCompleted(m: Measured, event: ResponseEvent): void {
+  if (event.type !== 'completed') return;
+  m.completed = { model: event.model, serviceTier: event.serviceTier };
+  if (event.tokenUsage) m.usage = { input: event.tokenUsage.inputTokens, output: event.tokenUsage.outputTokens, cached: event.tokenUsage.cachedInputTokens };
 }
 
 class SummaryRequest implements RequestTelemetry {
   readonly hooks = {};
   readonly #recorder: SummaryRecorder;
   readonly #info: ServerRequestInfo;
-  readonly #m: Measured = { op: undefined, transport: 'http', firstWriteAt: undefined, usage: undefined, error: undefined };
+  readonly #prices: PriceTable | undefined;
+  readonly #m: Measured = measured(undefined, 'http');
   #overheadMs: number | undefined;
   #turns = 0;
 
-  constructor(recorder: SummaryRecorder, info: ServerRequestInfo) {
+  constructor(recorder: SummaryRecorder, info: ServerRequestInfo, prices: PriceTable | undefined) {
     this.#recorder = recorder;
     this.#info = info;
+    this.#prices = prices;
   }
 
   startOperation(info: OperationInfo): void {
@@ -49,7 +59,7 @@ class SummaryRequest implements RequestTelemetry {
     this.#overheadMs = overheadMs;
   }
   onEvent(event: ResponseEvent): void {
-    this.#m.usage = usageOf(event) ?? this.#m.usage;
+    onCompleted(this.#m, event);
   }
   onWrite(): void {
     this.#m.firstWriteAt ??= performance.now();
@@ -59,7 +69,7 @@ class SummaryRequest implements RequestTelemetry {
   }
   startTurn(info: OperationInfo): TurnTelemetry {
     this.#turns++;
-    return new SummaryTurn(this, { op: info, transport: 'websocket', firstWriteAt: undefined, usage: undefined, error: undefined });
+    return new SummaryTurn(this, measured(info, 'websocket'));
   }
   onFallback(): void {}
   end(outcome: RequestOutcome): void {
@@ -72,6 +82,9 @@ class SummaryRequest implements RequestTelemetry {
   /** @internal Records one request or turn that started at `start`. */
   flush(m: Measured, start: number, error: string | undefined): void {
     const now = performance.now();
+    const u = m.usage;
+    // The model that answered, else the one asked for (as the span's cost: otel-telemetry.ts).
+    const cost = u === undefined || this.#prices === undefined ? undefined : costPicos(this.#prices, m.completed?.model ?? m.op?.model, { inputTokens: u.input, cachedInputTokens: u.cached, outputTokens: u.output }, m.completed?.serviceTier);
     this.#recorder.record({
       route: this.#info.route ?? this.#info.path,
       model: m.op?.model,
@@ -81,7 +94,8 @@ class SummaryRequest implements RequestTelemetry {
       ttfcMs: m.firstWriteAt === undefined ? undefined : m.firstWriteAt - start,
       durationMs: now - start,
       overheadMs: this.#overheadMs,
-      tokens: m.usage,
+      tokens: u,
+      costPicos: cost,
     });
   }
 }
@@ -99,7 +113,7 @@ class SummaryTurn implements TurnTelemetry {
   }
 
   onEvent(event: ResponseEvent): void {
-    this.#m.usage = usageOf(event) ?? this.#m.usage;
+    onCompleted(this.#m, event);
   }
   onChunk(): void {}
   onWrite(): void {

@@ -30,6 +30,8 @@ export function summaryFromStore(path: string): RunSummary {
           durationMs: op.durationMs,
           overheadMs: op.overheadMs ?? undefined,
           tokens: op.inputTokens === null ? undefined : { input: op.inputTokens, output: op.outputTokens ?? 0, cached: op.cachedInputTokens ?? 0 },
+          // Costed when it was written, at the prices the proxy ran with.
+          costPicos: op.costPicos ?? undefined,
         });
       }
       if (page.next === null) break;

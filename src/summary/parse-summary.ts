@@ -50,8 +50,16 @@ export function parseSummary(text: string, what: string): RunSummary {
     }
     const tokensOk = v1 ? isTokens(g['tokens']) : (g['tokens'] === null || isTokens(g['tokens'])) && typeof g['usageUnreported'] === 'number';
     const labelsOk = (g['model'] === undefined || typeof g['model'] === 'string') && (g['requestKind'] === undefined || typeof g['requestKind'] === 'string');
-    if (!tokensOk || !labelsOk) throw new SummaryInputError(`${what} has a malformed group`);
+    const costOk = (g['costUsd'] === undefined || g['costUsd'] === null || (typeof g['costUsd'] === 'number' && Number.isFinite(g['costUsd']))) && (g['costUnknown'] === undefined || typeof g['costUnknown'] === 'number');
+    if (!tokensOk || !labelsOk || !costOk) throw new SummaryInputError(`${what} has a malformed group`);
   }
-  if (!v1) return s as RunSummary;
-  return { ...(s as RunSummary), version: SUMMARY_VERSION, groups: (s.groups as unknown as Obj[]).map(upgradeV1Group) };
+  const groups = (s.groups as unknown as Obj[]).map((g) => withCost(v1 ? upgradeV1Group(g) : (g as unknown as SummaryGroup)));
+  return { ...(s as RunSummary), version: SUMMARY_VERSION, groups };
+}
+
+/** A summary written before costs were (modeltap before issue 21) knows the cost of none of its requests. */
+function withCost(g: SummaryGroup): SummaryGroup {
+  const partial = g as Omit<SummaryGroup, 'costUsd' | 'costUnknown'> & Partial<Pick<SummaryGroup, 'costUsd' | 'costUnknown'>>;
+  if (partial.costUsd !== undefined && partial.costUnknown !== undefined) return g;
+  return { ...g, costUsd: partial.costUsd ?? null, costUnknown: partial.costUnknown ?? (partial.costUsd === undefined || partial.costUsd === null ? g.count : 0) };
 }

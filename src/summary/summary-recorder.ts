@@ -61,6 +61,13 @@ export interface SummaryGroup {
    * request are `tokens` over `count - usageUnreported`.
    */
   readonly usageUnreported: number;
+  /**
+   * What the requests whose cost is known cost, in USD (the upstream's usage at the price table's
+   * prices, `prices/openai.json` and `--prices`); null when none is known (unknown, not 0).
+   */
+  readonly costUsd: number | null;
+  /** Requests whose cost is unknown (no usage, or no price for the model or tier): not in `costUsd`. */
+  readonly costUnknown: number;
 }
 
 /** A whole run. */
@@ -87,6 +94,8 @@ export interface RequestRecord {
   readonly overheadMs: number | undefined;
   /** Undefined when the upstream reported no usage: counted in `usageUnreported`, never as 0. */
   readonly tokens: TokenSums | undefined;
+  /** What it cost in pico-USD (an integer: sums stay exact); undefined when unknown, counted in `costUnknown`. */
+  readonly costPicos?: number | undefined;
 }
 
 class Reservoir {
@@ -125,6 +134,9 @@ interface GroupState {
   overhead: Reservoir;
   tokens: { input: number; output: number; cached: number } | null;
   usageUnreported: number;
+  /** Summed in integer pico-USD, exact up to 2^53 (9,007 USD per group). */
+  costPicos: number | null;
+  costUnknown: number;
 }
 
 /** Request kinds come from the caller's metadata: odd ones are folded, like odd model names in metrics. */
@@ -152,7 +164,7 @@ export class SummaryRecorder {
       g = this.#groups.get(key);
     }
     if (g === undefined) {
-      g = { route: r.route, model, transport: r.transport, requestKind: kind, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: null, usageUnreported: 0 };
+      g = { route: r.route, model, transport: r.transport, requestKind: kind, count: 0, errors: {}, ttfc: new Reservoir(), duration: new Reservoir(), tps: new Reservoir(), overhead: new Reservoir(), tokens: null, usageUnreported: 0, costPicos: null, costUnknown: 0 };
       this.#groups.set(key, g);
     }
     g.count++;
@@ -160,6 +172,8 @@ export class SummaryRecorder {
     if (r.ttfcMs !== undefined) g.ttfc.add(r.ttfcMs);
     g.duration.add(r.durationMs);
     if (r.overheadMs !== undefined) g.overhead.add(r.overheadMs);
+    if (r.costPicos === undefined) g.costUnknown++;
+    else g.costPicos = (g.costPicos ?? 0) + r.costPicos;
     if (r.tokens === undefined) {
       g.usageUnreported++;
       return;
@@ -191,6 +205,8 @@ export class SummaryRecorder {
         overheadMs: g.overhead.stat(),
         tokens: g.tokens === null ? null : { ...g.tokens },
         usageUnreported: g.usageUnreported,
+        costUsd: g.costPicos === null ? null : g.costPicos / 1e12,
+        costUnknown: g.costUnknown,
       })),
     };
   }
@@ -212,4 +228,24 @@ export const NO_MODEL = '(none)';
 export function outputTokensPerRequest(g: Pick<SummaryGroup, 'count' | 'tokens' | 'usageUnreported'>): number | undefined {
   const measured = g.count - g.usageUnreported;
   return g.tokens === null || measured <= 0 ? undefined : g.tokens.output / measured;
+}
+
+/** Cost per request in USD over the requests whose cost is known; undefined when none is. */
+export function costPerRequest(g: Pick<SummaryGroup, 'count' | 'costUsd' | 'costUnknown'>): number | undefined {
+  const known = g.count - g.costUnknown;
+  return g.costUsd === null || known <= 0 ? undefined : g.costUsd / known;
+}
+
+/** What a whole run cost over the requests whose cost is known (USD, summed exactly), and how many requests' cost is unknown. */
+export function runCost(summary: Pick<RunSummary, 'groups'>): { readonly usd: number | null; readonly unknown: number; readonly count: number } {
+  let picos: number | null = null;
+  let unknown = 0;
+  let count = 0;
+  for (const g of summary.groups) {
+    count += g.count;
+    unknown += g.costUnknown;
+    // Back to integer pico-USD so the sum does not drift.
+    if (g.costUsd !== null) picos = (picos ?? 0) + Math.round(g.costUsd * 1e12);
+  }
+  return { usd: picos === null ? null : picos / 1e12, unknown, count };
 }

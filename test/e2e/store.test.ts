@@ -76,20 +76,25 @@ describe('modeltap serve --store', () => {
     const cli = await started.cli(['serve', '--upstream', 'sim', '--port', '0', '--store', path, '--summary-file', summaryFile]);
     const post = (model: string, headers: Record<string, string> = {}) =>
       fetch(`${cli.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, input: 'hi', stream: true }) }).then((r) => r.text());
-    for (const model of ['a', 'a', 'b']) await post(model);
-    await post('b', { 'x-sim-fault': 'status:429' });
+    for (const model of ['gpt-5.1', 'gpt-5.1', 'gpt-4.1-mini', 'no-price']) await post(model);
+    await post('gpt-4.1-mini', { 'x-sim-fault': 'status:429' });
     expect(await cli.stop('SIGTERM')).toBe(0);
     const fromStore = await runCli(['report', '--from', path, '--format', 'json']);
     const fromSummary = await runCli(['report', '--from', summaryFile, '--format', 'json']);
     expect(fromStore.code).toBe(0);
-    type Group = { model: string; count: number; errors: Record<string, number>; tokens: unknown; ttfcMs: { count: number }; durationMs: { count: number } };
+    type Group = { model: string; count: number; errors: Record<string, number>; tokens: unknown; ttfcMs: { count: number }; durationMs: { count: number }; costUsd: number | null; costUnknown: number };
     const shape = (text: string) =>
-      ((JSON.parse(text) as { groups: Group[] }).groups.map((g) => ({ model: g.model, count: g.count, errors: g.errors, tokens: g.tokens, ttfc: g.ttfcMs.count, duration: g.durationMs.count })) as unknown[]).sort((x, y) =>
+      ((JSON.parse(text) as { groups: Group[] }).groups.map((g) => ({ model: g.model, count: g.count, errors: g.errors, tokens: g.tokens, ttfc: g.ttfcMs.count, duration: g.durationMs.count, cost: g.costUsd, costUnknown: g.costUnknown })) as unknown[]).sort((x, y) =>
         JSON.stringify(x).localeCompare(JSON.stringify(y)),
       );
-    // The same groups, counts, errors and tokens as the proxy's own summary of the same run.
+    // The same groups, counts, errors, tokens and cost as the proxy's own summary of the same run.
     expect(shape(fromStore.stdout)).toEqual(shape(fromSummary.stdout));
-    expect(shape(fromStore.stdout)).toHaveLength(2);
+    expect(shape(fromStore.stdout)).toHaveLength(3);
+    const groups = (JSON.parse(fromStore.stdout) as { groups: Group[] }).groups;
+    expect(groups.find((g) => g.model === 'gpt-5.1')?.costUsd).toBeGreaterThan(0);
+    expect(groups.find((g) => g.model === 'no-price')).toMatchObject({ costUsd: null, costUnknown: 1 });
+    // The 429 reported no usage: its cost is unknown too.
+    expect(groups.find((g) => g.model === 'gpt-4.1-mini')).toMatchObject({ count: 2, costUnknown: 1 });
   });
 
   it('without a store, its API says so', async () => {

@@ -57,9 +57,9 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'src/sim': ['src/util'],
   // The server: the core, the telemetry interfaces and the summary; never the OTel layer (the CLI
   // composes it in), the simulator or the CLI.
-  'src/proxy': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/util'],
+  'src/proxy': ['src/client', 'src/telemetry', CONTRACT, 'src/summary', 'src/cost', 'src/util'],
   // The shipped bench and check commands: a client-side load generator and the summary comparison.
-  'src/ci': ['src/client', 'src/summary', 'src/util'],
+  'src/ci': ['src/client', 'src/summary', 'src/cost', 'src/util'],
   // index.ts, the library surface: anything, the composition root (createProxy) included.
   src: SRC_NODES.filter((n) => n !== 'src'),
   // The composition root: everything but the library surface that exports it.

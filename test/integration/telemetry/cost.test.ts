@@ -1,12 +1,14 @@
 // Issue 21: what each call cost, through the real proxy in front of the simulator with the real
 // OTel SDK: a streamed and a JSON Responses call, a Chat stream with include_usage and a WebSocket
 // turn each carry the cost the price table gives for the simulator's usage, on the `chat` span and
-// in the `modeltap.cost` counter; a model without a price is unknown and counted, never 0.
+// in the `modeltap.cost` counter, in the store and in the run summary; a model without a price is
+// unknown and counted, never 0.
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createProxy } from '../../../src/cli/create-proxy.js';
 import { costPicos, usdOf } from '../../../src/cost/cost.js';
-import { shippedPrices } from '../../../src/cost/price-table.js';
+import { shippedPrices, withOverrides } from '../../../src/cost/price-table.js';
+import type { RunSummary } from '../../../src/summary/summary-recorder.js';
 import { startSim } from '../../../src/sim/sim-server.js';
 import { otelKit, waitForServerSpans } from '../../helpers/otel-kit.js';
 
@@ -20,12 +22,15 @@ const USAGE = { inputTokens: 42, outputTokens: 4, cachedInputTokens: 8, reasonin
 
 describe('the cost of each call', () => {
   it('is on the chat span and in modeltap.cost for every transport; unpriced models are counted, not costed', async () => {
+    const overrides = { text: JSON.stringify({ 'my-model': { input: 3, cached_input: 1.5, output: 12 } }), name: 'prices.json' };
     const kit = otelKit({
-      prices: { text: JSON.stringify({ 'my-model': { input: 3, cached_input: 1.5, output: 12 } }), name: 'prices.json' },
+      prices: overrides,
       store: { location: ':memory:', retentionMs: 86_400_000, maxBytes: 64 * 1024 * 1024 },
     });
     const sim = await startSim({ events: 4, usage: USAGE });
-    const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
+    // The run summary costs on the relay's thread, at the same prices (as `serve --prices` gives both).
+    const prices = withOverrides(shippedPrices(), overrides.text, overrides.name);
+    const proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0, prices, ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}) });
     cleanup.push(() => sim.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
     const post = (path: string, body: unknown) => fetch(`${proxy.url}/v1/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.text());
     await post('responses', { model: 'gpt-5.1', input: 'hi', stream: true });
@@ -81,6 +86,18 @@ describe('the cost of each call', () => {
       'my-model': 162_000_000,
       'unpriced-model': null,
       'gpt-5.1-codex': costPicos(table, 'gpt-5.1-codex', USAGE, 'default'),
+    });
+
+    // The run summary: each group's cost in USD, the unpriced one unknown.
+    const summary = (await (await fetch(`${proxy.url}/modeltap/summary`)).json()) as RunSummary;
+    const byModel = Object.fromEntries(summary.groups.map((g) => [`${g.model} ${g.transport}`, [g.costUsd, g.costUnknown]]));
+    expect(byModel).toEqual({
+      'gpt-5.1 http_sse': [0.0000835, 0],
+      'gpt-5.1-2025-11-13 http_json': [0.0000835, 0],
+      'gpt-4.1-mini http_sse': [expected('gpt-4.1-mini'), 0],
+      'my-model http_json': [0.000162, 0],
+      'unpriced-model http_json': [null, 1],
+      'gpt-5.1-codex websocket': [expected('gpt-5.1-codex'), 0],
     });
   });
 });

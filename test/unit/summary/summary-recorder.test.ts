@@ -91,8 +91,8 @@ describe('formatReport', () => {
     const summary = recorder.summary();
     const table = formatReport(summary, 'table').split('\n');
     expect(table[1]).toMatch(/^route\s+model\s+transport\s+kind\s+requests\s+errors/);
-    expect(table[3]).toMatch(/^\/v1\/chat\/completions\s+chat\s+http_sse\s+–\s+1\s+0\s.*\sunknown$/);
-    expect(table[4]).toMatch(/^\/v1\/responses\s+partly\s+http_sse\s+–\s+2\s+0\s.*\s10\/4\/2 \(\+1 unknown\)$/);
+    expect(table[3]).toMatch(/^\/v1\/chat\/completions\s+chat\s+http_sse\s+–\s+1\s+0\s.*\sunknown\s+unknown\s+unknown$/);
+    expect(table[4]).toMatch(/^\/v1\/responses\s+partly\s+http_sse\s+–\s+2\s+0\s.*\s10\/4\/2 \(\+1 unknown\)\s+unknown\s+unknown$/);
     expect(table[5]).toMatch(/^\/v1\/responses\s+\(none\)\s+websocket\s+prewarm\s+1\s/);
     expect(formatReport(summary, 'markdown')).toContain('| unknown |');
     expect(formatReport(summary, 'table')).not.toMatch(/\b0\/0\/0\b/);
