@@ -1,5 +1,6 @@
+import { usdText } from '../summary/format-report.js';
 import { SummaryInputError } from '../summary/parse-summary.js';
-import { groupName, outputTokensPerRequest, type RunSummary, type Stat, type SummaryGroup } from '../summary/summary-recorder.js';
+import { costPerRequest, groupName, outputTokensPerRequest, runCost, type RunSummary, type Stat, type SummaryGroup } from '../summary/summary-recorder.js';
 
 /** Options of {@link compareSummaries}. */
 export interface CheckOptions {
@@ -13,7 +14,10 @@ export interface CheckOptions {
   readonly minChangeMs: number;
   /** Significance level of the rank test (one-sided). Default 0.01. */
   readonly alpha: number;
-  /** Absolute ceilings, by metric name (e.g. `ttfc_p50_ms: 800`): exceeding one always fails. */
+  /**
+   * Absolute ceilings, by metric name (e.g. `ttfc_p50_ms: 800`, `cost_total_usd: 5`): exceeding one
+   * always fails. `cost_total_usd` is the whole run's, which is gated only by its ceiling.
+   */
   readonly ceilings: Readonly<Record<string, number>>;
 }
 
@@ -22,7 +26,7 @@ export interface CheckRow {
   readonly group: string;
   readonly metric: string;
   readonly unit: string;
-  /** Which way is better: `lower` (latencies, error rate, tokens per request) or `higher` (throughput). */
+  /** Which way is better: `lower` (latencies, error rate, tokens and cost per request) or `higher` (throughput). */
   readonly better: 'lower' | 'higher';
   /** Undefined when unknown (no request of the group reported usage). */
   readonly baseline: number | undefined;
@@ -96,9 +100,12 @@ const errorsOf = (g: SummaryGroup): number => Object.values(g.errors).reduce((a,
  * `alpha` (so a noisy runner does not cry wolf), or when it exceeds its ceiling; output tokens per
  * second are reported and fail only a ceiling (a floor, since higher is better); the error rate
  * regresses when it rises by more than half a point and a two-proportion test agrees; output
- * tokens per request (over the requests that reported usage; unknown when none did) regress by
- * the threshold alone (they are not noisy). Groups match by route, model, transport and request
- * kind; a version-1 baseline, which had no kind, matches the groups without one.
+ * tokens per request (over the requests that reported usage; unknown when none did) and cost per
+ * request (over the requests whose cost is known) regress by the threshold alone (they are not
+ * noisy), or past a ceiling. The whole run's cost (`cost_total_usd`, in a row of group `(run)`)
+ * grows with the number of requests, so it fails only past its ceiling. Groups match by route,
+ * model, transport and request kind; a version-1 baseline, which had no kind, matches the groups
+ * without one.
  */
 export function compareSummaries(baseline: RunSummary, current: RunSummary, options: CheckOptions): CheckRow[] {
   const base = new Map(baseline.groups.map((g) => [key(g), g]));
@@ -137,17 +144,38 @@ export function compareSummaries(baseline: RunSummary, current: RunSummary, opti
     const pErr = proportionGreater(errorsOf(cur), cur.count, errorsOf(b), b.count);
     const errRegression = ce - be > 0.005 && pErr < 0.05;
     rows.push({ group, metric: 'error_rate', unit: '%', better: 'lower', baseline: be * 100, current: ce * 100, changePercent: (ce - be) * 100, p: pErr, regression: errRegression, reason: errRegression ? `${(be * 100).toFixed(1)} % → ${(ce * 100).toFixed(1)} %` : '' });
-    const bo = outputTokensPerRequest(b);
-    const co = outputTokensPerRequest(cur);
-    const tokChange = bo === undefined || co === undefined ? undefined : bo === 0 ? 0 : ((co - bo) / bo) * 100;
-    const tokRegression = tokChange !== undefined && tokChange > options.maxRegressionPercent;
-    const tokReason = tokRegression ? `${signed(tokChange)} %` : tokChange === undefined ? 'usage not reported, not compared' : '';
-    rows.push({ group, metric: 'output_tokens_per_request', unit: 'tokens', better: 'lower', baseline: bo, current: co, changePercent: tokChange, p: undefined, regression: tokRegression, reason: tokReason });
+    rows.push(exactRow(group, 'output_tokens_per_request', outputTokensPerRequest(b), outputTokensPerRequest(cur), options, 'usage not reported, not compared'));
+    rows.push(exactRow(group, 'cost_per_request_usd', costPerRequest(b), costPerRequest(cur), options, 'cost unknown (no usage or no price), not compared'));
   }
+  const total = (s: RunSummary): number | undefined => runCost(s).usd ?? undefined;
+  rows.push(exactRow(RUN_GROUP, 'cost_total_usd', total(baseline), total(current), options, 'cost unknown, not compared', false));
   return rows;
 }
 
+/** The metrics a ceiling (`--ceiling METRIC=VALUE`) applies to. */
+export const CEILING_METRICS: readonly string[] = ['ttfc_p50_ms', 'duration_p50_ms', 'overhead_p50_ms', 'output_tokens_per_s', 'output_tokens_per_request', 'cost_per_request_usd', 'cost_total_usd'];
+
+/** The group name of rows about the whole run. */
+export const RUN_GROUP = '(run)';
+
+const unitOf = (metric: string): string => (metric.endsWith('_usd') ? 'USD' : 'tokens');
+
+/**
+ * A value that is not noisy (tokens, cost): it regresses past its ceiling, and past the threshold
+ * when `gated`; unknown on either side, it is not compared.
+ */
+function exactRow(group: string, metric: string, baseline: number | undefined, current: number | undefined, options: CheckOptions, unknownReason: string, gated = true): CheckRow {
+  const change = baseline === undefined || current === undefined ? undefined : baseline === 0 ? 0 : ((current - baseline) / baseline) * 100;
+  const ceiling = options.ceilings[metric];
+  const overCeiling = ceiling !== undefined && current !== undefined && current > ceiling;
+  const overThreshold = change !== undefined && change > options.maxRegressionPercent;
+  const regression = overCeiling || (gated && overThreshold);
+  const reason = overCeiling ? `beyond the ceiling ${ceiling}` : regression ? `${signed(change ?? 0)} %` : overThreshold ? `rose ${signed(change ?? 0)} %, gated only by --ceiling ${metric}=…` : change === undefined ? unknownReason : '';
+  return { group, metric, unit: unitOf(metric), better: 'lower', baseline, current, changePercent: change, p: undefined, regression, reason };
+}
+
 const num = (v: number | undefined): string => (v === undefined ? 'unknown' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+const valueText = (r: CheckRow, v: number | undefined): string => (r.unit === 'USD' ? usdText(v) : num(v));
 
 /** The change with its sign as the value moved, and whether that is better or worse for this metric. */
 function changeText(r: CheckRow): string {
@@ -167,12 +195,12 @@ export function checkMarkdown(rows: readonly CheckRow[]): string {
     '',
     '| group | metric | baseline | current | change | p | verdict |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.group} | ${r.metric} | ${num(r.baseline)} | ${num(r.current)} | ${changeText(r)} | ${r.p === undefined ? '–' : r.p.toExponential(1)} | ${verdict(r)} |`),
+    ...rows.map((r) => `| ${r.group} | ${r.metric} | ${valueText(r, r.baseline)} | ${valueText(r, r.current)} | ${changeText(r)} | ${r.p === undefined ? '–' : r.p.toExponential(1)} | ${verdict(r)} |`),
     '',
   ].join('\n');
 }
 
 /** github-action-benchmark's `customSmallerIsBetter` entries for the current run. */
 export function githubBenchmarkJson(rows: readonly CheckRow[]): { name: string; unit: string; value: number }[] {
-  return rows.flatMap((r) => ((r.unit === 'ms' || r.metric === 'error_rate') && r.current !== undefined ? [{ name: `${r.group} ${r.metric}`, unit: r.unit, value: r.current }] : []));
+  return rows.flatMap((r) => ((r.unit === 'ms' || r.unit === 'USD' || r.metric === 'error_rate') && r.current !== undefined ? [{ name: `${r.group} ${r.metric}`, unit: r.unit, value: r.current }] : []));
 }

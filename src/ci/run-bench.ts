@@ -1,6 +1,8 @@
 import WebSocket from 'ws';
 import { ModelClient } from '../client/model-client.js';
 import { ModelClientError } from '../client/errors.js';
+import { costPicos } from '../cost/cost.js';
+import type { PriceTable } from '../cost/price-table.js';
 import { SummaryRecorder, type RunSummary } from '../summary/summary-recorder.js';
 
 /** What `modeltap bench` runs. */
@@ -18,6 +20,8 @@ export interface BenchOptions {
   readonly thinkMs: number;
   /** Extra request headers (an API key, `x-modeltap-key`, `x-sim-*`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The prices requests are costed at, from the usage each response reported. Default: none, cost unknown. */
+  readonly prices?: PriceTable;
   /** Called about every 250 ms with the progress so far. */
   readonly onProgress?: (progress: BenchProgress) => void;
 }
@@ -27,6 +31,13 @@ export interface BenchProgress {
   readonly done: number;
   readonly errors: number;
   readonly elapsedS: number;
+}
+
+/** What a response's completion said: its usage (undefined when it reported none), model and service tier. */
+interface Completed {
+  readonly tokens: { input: number; output: number; cached: number } | undefined;
+  readonly model: string | undefined;
+  readonly serviceTier: string | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -59,10 +70,13 @@ export async function runBench(options: BenchOptions): Promise<RunSummary> {
   };
   const route = options.mode === 'chat' ? '/v1/chat/completions' : '/v1/responses';
   const transport = options.mode === 'sse' || options.mode === 'chat' ? 'http_sse' : options.mode === 'json' ? 'http_json' : 'websocket';
-  const finish = (t0: number, first: number | undefined, error: string | undefined, tokens: { input: number; output: number; cached: number } | undefined): void => {
+  const finish = (t0: number, first: number | undefined, error: string | undefined, end: Completed | undefined): void => {
     done++;
     if (error !== undefined) errors++;
-    recorder.record({ route, model: options.model, transport, error, ttfcMs: first === undefined ? undefined : first - t0, durationMs: performance.now() - t0, overheadMs: undefined, tokens });
+    const tokens = end?.tokens;
+    // As the proxy costs it: the model that answered, else the one asked for, at the tier it answered with.
+    const cost = tokens === undefined || options.prices === undefined ? undefined : costPicos(options.prices, end?.model ?? options.model, { inputTokens: tokens.input, cachedInputTokens: tokens.cached, outputTokens: tokens.output }, end?.serviceTier);
+    recorder.record({ route, model: options.model, transport, error, ttfcMs: first === undefined ? undefined : first - t0, durationMs: performance.now() - t0, overheadMs: undefined, tokens, costPicos: cost });
   };
 
   const httpWorker = async (): Promise<void> => {
@@ -70,7 +84,7 @@ export async function runBench(options: BenchOptions): Promise<RunSummary> {
       const { path, body } = requestBody(options, i);
       const t0 = performance.now();
       let first: number | undefined;
-      let tokens: { input: number; output: number; cached: number } | undefined;
+      let completed: Completed | undefined;
       let error: string | undefined;
       try {
         const stream = client.newSession().stream({ raw: { path, headers: { 'content-type': 'application/json', ...options.headers }, body } });
@@ -81,15 +95,16 @@ export async function runBench(options: BenchOptions): Promise<RunSummary> {
           },
           drain: async () => undefined,
           event: (event) => {
-            if (event.type === 'completed' && event.tokenUsage) {
-              tokens = { input: event.tokenUsage.inputTokens, output: event.tokenUsage.outputTokens, cached: event.tokenUsage.cachedInputTokens };
+            if (event.type === 'completed') {
+              const u = event.tokenUsage;
+              completed = { tokens: u ? { input: u.inputTokens, output: u.outputTokens, cached: u.cachedInputTokens } : (completed?.tokens ?? undefined), model: event.model, serviceTier: event.serviceTier };
             }
           },
         });
       } catch (e) {
         error = e instanceof ModelClientError ? (e.upstream ? String(e.upstream.status) : e.kind) : 'internal_error';
       }
-      finish(t0, first, error, tokens);
+      finish(t0, first, error, completed);
       if (options.thinkMs > 0) await sleep(options.thinkMs);
     }
   };
@@ -112,20 +127,25 @@ export async function runBench(options: BenchOptions): Promise<RunSummary> {
           socket.on('message', (data: Buffer) => listener?.(data.toString('utf8')));
           ws = socket;
         }
-        const tokens = await new Promise<{ input: number; output: number; cached: number } | undefined>((resolve, reject) => {
+        const completed = await new Promise<Completed>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error('timeout')), 120_000);
           listener = (text) => {
             first ??= performance.now();
             if (!text.includes('"response.completed"') && !text.includes('"response.failed"') && !text.includes('"type":"error"')) return;
             clearTimeout(timer);
-            const frame = JSON.parse(text) as { type: string; response?: { usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number } } } };
+            const frame = JSON.parse(text) as { type: string; response?: { model?: unknown; service_tier?: unknown; usage?: { input_tokens?: number; output_tokens?: number; input_tokens_details?: { cached_tokens?: number } } } };
             if (frame.type !== 'response.completed') reject(new Error(frame.type));
-            const u = frame.response?.usage;
-            resolve(u ? { input: u.input_tokens ?? 0, output: u.output_tokens ?? 0, cached: u.input_tokens_details?.cached_tokens ?? 0 } : undefined);
+            const r = frame.response;
+            const u = r?.usage;
+            resolve({
+              tokens: u ? { input: u.input_tokens ?? 0, output: u.output_tokens ?? 0, cached: u.input_tokens_details?.cached_tokens ?? 0 } : undefined,
+              model: typeof r?.model === 'string' ? r.model : undefined,
+              serviceTier: typeof r?.service_tier === 'string' ? r.service_tier : undefined,
+            });
           };
           ws?.send(JSON.stringify({ type: 'response.create', model: options.model, input: `modeltap bench request ${i}` }));
         });
-        finish(t0, first, undefined, tokens);
+        finish(t0, first, undefined, completed);
       } catch (e) {
         finish(t0, first, e instanceof Error ? (/^\d+$/.test(e.message) ? e.message : 'websocket') : 'websocket', undefined);
         ws?.terminate();

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { runBench, type BenchOptions, type BenchProgress } from '../ci/run-bench.js';
 import { formatReport } from '../summary/format-report.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { pricesFromFlag } from './prices-flag.js';
 
 export const BENCH_FLAGS: readonly FlagDef[] = [
   { name: 'base-url', kind: 'string', value: 'URL', help: 'OpenAI-compatible base URL to load (modeltap, the sim, a real endpoint).' },
@@ -15,6 +16,7 @@ export const BENCH_FLAGS: readonly FlagDef[] = [
   { name: 'header', kind: 'string', value: 'NAME:VALUE', help: 'An extra request header (repeat with commas: a:1,b:2).' },
   { name: 'api-key-env', kind: 'string', value: 'NAME', help: 'Send the API key in this environment variable as a bearer token.' },
   { name: 'out', kind: 'string', value: 'FILE', help: 'Write the run summary (for modeltap check) here.' },
+  { name: 'prices', kind: 'string', value: 'FILE', help: 'Prices over the shipped table, as modeltap serve --prices takes them (the summary costs each request from the usage it reported).', defaultText: 'prices/openai.json' },
 ];
 
 export const BENCH_HELP = helpText('Usage: modeltap bench --base-url URL [options]', 'Generates load and writes a run summary measured from the client side.', BENCH_FLAGS);
@@ -61,6 +63,7 @@ export async function benchCommand(argv: readonly string[], env: Readonly<Record
     model: (v['model'] as string | undefined) ?? 'gpt-5.1-codex',
     thinkMs: (v['think-ms'] as number | undefined) ?? 0,
     headers,
+    prices: pricesFromFlag(v['prices'] as string | undefined).table,
     onProgress: progressPrinter(io.isTTY, io.stderr),
   };
   const summary = await runBench(options);

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkMarkdown, compareSummaries, githubBenchmarkJson } from '../ci/compare-summaries.js';
+import { CEILING_METRICS, checkMarkdown, compareSummaries, githubBenchmarkJson } from '../ci/compare-summaries.js';
 import { parseSummary, SummaryInputError } from '../summary/parse-summary.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 
@@ -8,7 +8,7 @@ export const CHECK_FLAGS: readonly FlagDef[] = [
   { name: 'current', kind: 'string', value: 'FILE', help: 'The summary of this run.' },
   { name: 'max-regression', kind: 'integer', value: 'PERCENT', help: 'How much a median may worsen before it can fail.', defaultText: '10' },
   { name: 'min-change-ms', kind: 'number', value: 'MS', help: 'A latency must also worsen by this many milliseconds before it can fail (sub-millisecond medians drift between identical runs).', defaultText: '1' },
-  { name: 'ceiling', kind: 'string', value: 'METRIC=VALUE', help: 'Absolute ceilings, e.g. ttfc_p50_ms=800,overhead_p50_ms=2 (comma-separated).' },
+  { name: 'ceiling', kind: 'string', value: 'METRIC=VALUE', help: 'Absolute ceilings, e.g. ttfc_p50_ms=800,cost_per_request_usd=0.002,cost_total_usd=5 (comma-separated; output_tokens_per_s is a floor). The run\'s total cost is gated only by its ceiling.' },
   { name: 'metrics', kind: 'string', value: 'LIST', help: 'Compare only these metrics (comma-separated, e.g. overhead_p50_ms,error_rate).', defaultText: 'all' },
   { name: 'github-benchmark-json', kind: 'string', value: 'FILE', help: "Also write github-action-benchmark's customSmallerIsBetter JSON here." },
 ];
@@ -38,6 +38,8 @@ export function checkCommand(argv: readonly string[], io: { stdout: (s: string) 
   for (const pair of ((v['ceiling'] as string | undefined) ?? '').split(',').filter(Boolean)) {
     const [metric, value] = pair.split('=');
     if (!metric || value === undefined || !Number.isFinite(Number(value))) throw new UsageError(`--ceiling takes METRIC=VALUE, not '${pair}'`);
+    // A misspelt ceiling would pass every run: refuse it.
+    if (!CEILING_METRICS.includes(metric)) throw new UsageError(`--ceiling: no ceiling applies to '${metric}' (one of ${CEILING_METRICS.join(', ')})`);
     ceilings[metric] = Number(value);
   }
   try {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runBench } from '../../src/ci/run-bench.js';
+import { costPicos, usdOf } from '../../src/cost/cost.js';
+import { shippedPrices } from '../../src/cost/price-table.js';
 import { compareSummaries } from '../../src/ci/compare-summaries.js';
 import type { RunSummary } from '../../src/summary/summary-recorder.js';
 import { progressPrinter } from '../../src/cli/bench-command.js';
@@ -91,6 +93,47 @@ describe('modeltap check', () => {
   });
 });
 
+describe('modeltap check: the cost gate, through the simulator', () => {
+  // The sim's usage (10 input, 2 of them cached, 4 output) at the shipped price of gpt-5.1-codex.
+  const perRequest = usdOf(costPicos(shippedPrices(), 'gpt-5.1-codex', { inputTokens: 10, cachedInputTokens: 2, outputTokens: 4 }, 'default') as number);
+  const benchCli = async (name: string, extra: string[] = []): Promise<string> => {
+    const out = join(dir, name);
+    const { code, stderr } = await runCli(['bench', '--base-url', `${sim.url}/v1`, '--count', '60', '--concurrency', '3', '--out', out, ...extra]);
+    expect(code, stderr).toBe(0);
+    return out;
+  };
+
+  it('bench costs each request from the usage the simulator reported; the same run passes; a 50 % dearer one fails with exit 1, named', async () => {
+    const baseline = await benchCli('cost-base.json');
+    const written = JSON.parse(readFileSync(baseline, 'utf8')) as RunSummary;
+    expect(written.groups[0]).toMatchObject({ count: 60, costUnknown: 0 });
+    expect(written.groups[0]?.costUsd).toBeCloseTo(60 * perRequest, 12);
+    const same = await runCli(['check', '--baseline', baseline, '--current', await benchCli('cost-same.json')]);
+    expect(same.stderr).not.toContain('cost_per_request_usd');
+    expect(same.stdout).toMatch(/\| \/v1\/responses gpt-5\.1-codex http_sse \| cost_per_request_usd \| \$\S+ \| \$\S+ \| \+0\.0 % \| – \| ✅ \|/);
+    expect(same.code).toBe(0);
+    // The same agent on a dearer model price: only the cost moved.
+    const dearer = join(dir, 'dearer-prices.json');
+    writeFileSync(dearer, JSON.stringify({ 'gpt-5.1-codex': { input: 1.875, cached_input: 0.1875, output: 15 } }));
+    const current = await benchCli('cost-dearer.json', ['--prices', dearer]);
+    const { code, stdout, stderr } = await runCli(['check', '--baseline', baseline, '--current', current]);
+    expect(stderr).toBe('regression: /v1/responses gpt-5.1-codex http_sse cost_per_request_usd: +50.0 %\n');
+    expect(stdout).toContain('| (run) | cost_total_usd |');
+    expect(code).toBe(1);
+  }, 60_000);
+
+  it('--ceiling cost_total_usd fails a run whose total passes it, and a misspelt ceiling is refused', async () => {
+    const run = await benchCli('cost-ceiling.json');
+    const over = await runCli(['check', '--baseline', run, '--current', run, '--ceiling', `cost_total_usd=${(30 * perRequest).toFixed(9)}`]);
+    expect(over.stderr).toMatch(/^regression: \(run\) cost_total_usd: beyond the ceiling /);
+    expect(over.code).toBe(1);
+    expect((await runCli(['check', '--baseline', run, '--current', run, '--ceiling', `cost_total_usd=${(90 * perRequest).toFixed(9)}`])).code).toBe(0);
+    const typo = await runCli(['check', '--baseline', run, '--current', run, '--ceiling', 'cost_usd=1']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("--ceiling: no ceiling applies to 'cost_usd'");
+  }, 60_000);
+});
+
 describe('modeltap report', () => {
   it('against a proxy that served mixed traffic: counts equal requests sent, tokens equal the sim usage', async () => {
     const proxy = await cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`]);
@@ -114,8 +157,15 @@ describe('modeltap report', () => {
     expect(group('/v1/chat/completions', 'http_sse')).toMatchObject({ count: 2, model: 'gpt-5.1', tokens: { input: 20, output: 8, cached: 4 } });
     expect(group('/v1/responses', 'websocket')).toMatchObject({ count: 1, tokens: { input: 10, output: 4, cached: 2 } });
     expect(group('/v1/responses', 'http_sse')?.overheadMs.count).toBe(3);
+    // What each group cost, at the shipped prices of the model that answered.
+    const cost = (model: string) => costPicos(shippedPrices(), model, { inputTokens: 10, cachedInputTokens: 2, outputTokens: 4 }, 'default') as number;
+    expect(group('/v1/responses', 'http_sse')).toMatchObject({ costUsd: usdOf(3 * cost('gpt-5.1-codex')), costUnknown: 0 });
+    expect(group('/v1/chat/completions', 'http_sse')).toMatchObject({ costUsd: usdOf(2 * cost('gpt-5.1')), costUnknown: 0 });
+    expect(group('/v1/responses', 'websocket')).toMatchObject({ costUsd: usdOf(cost('gpt-5.1-codex')), costUnknown: 0 });
     const table = await runCli(['report', '--from', proxy.url]);
     expect(table.stdout).toMatch(/\/v1\/responses\s+gpt-5\.1-codex\s+http_sse\s+–\s+3\s+0\s/);
+    const total = usdOf(6 * cost('gpt-5.1-codex') + 2 * cost('gpt-5.1'));
+    expect(table.stdout).toContain(`total: 8 requests, cost $${total.toPrecision(4)}, $${(total / 8).toPrecision(4)} per request\n`);
     const markdown = await runCli(['report', '--from', proxy.url, '--format', 'markdown']);
     expect(markdown.stdout.split('\n')[0]).toMatch(/^\| route \| model \| transport \| kind \| requests/);
   });

@@ -16,7 +16,7 @@ function summary(ttfcMs: number, overheadMs: number, tokensPerSecond = 100): Run
     startedAt: '2026-11-24T00:00:00Z',
     endedAt: '2026-11-24T00:01:00Z',
     groups: [
-      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(tokensPerSecond), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0 },
+      { route: '/v1/responses', model: 'm', transport: 'http_sse', count: 200, errors: {}, ttfcMs: stat(ttfcMs), durationMs: stat(ttfcMs * 2), outputTokensPerSecond: stat(tokensPerSecond), overheadMs: stat(overheadMs), tokens: { input: 2000, output: 800, cached: 0 }, usageUnreported: 0, costUsd: 0.2, costUnknown: 0 },
     ],
   };
 }
@@ -115,12 +115,48 @@ describe('request kinds', () => {
     const current = withGroups([{ requestKind: 'turn' }, {}]);
     delete (current.groups[1] as { model?: string }).model;
     const rows = compareSummaries(baseline, current, defaults);
-    expect([...new Set(rows.map((r) => r.group))]).toEqual(['/v1/responses (none) http_sse']);
+    expect([...new Set(rows.map((r) => r.group))]).toEqual(['/v1/responses (none) http_sse', '(run)']);
   });
 
   it('no shared group names the baseline groups with their kinds', () => {
     expect(() => compareSummaries(withGroups([{ requestKind: 'prewarm' }]), withGroups([{ requestKind: 'turn' }]), defaults)).toThrow(
       'the baseline and the current run share no route/model/transport/kind group (baseline: /v1/responses m http_sse prewarm)',
     );
+  });
+});
+
+describe('cost', () => {
+  // The base group: 200 requests that cost 0.2 USD, 0.001 per request.
+  it('cost per request that rises past the threshold fails, named by group; within it, passes', () => {
+    const rows = compareSummaries(withGroups([{}]), withGroups([{ costUsd: 0.23 }]), defaults);
+    expect(row(rows, 'cost_per_request_usd')).toMatchObject({ group: '/v1/responses m http_sse', unit: 'USD', baseline: 0.001, current: 0.00115, regression: true, reason: '+15.0 %' });
+    expect(failed(compareSummaries(withGroups([{}]), withGroups([{ costUsd: 0.21 }]), defaults))).toEqual([]);
+  });
+
+  it('is per request over the requests whose cost is known: more unknown requests of the same price do not move it', () => {
+    const rows = compareSummaries(withGroups([{}]), withGroups([{ count: 400, costUsd: 0.2, costUnknown: 200 }]), defaults);
+    expect(row(rows, 'cost_per_request_usd')).toMatchObject({ current: 0.001, regression: false });
+  });
+
+  it('unknown on either side is not compared, and says so', () => {
+    const rows = compareSummaries(withGroups([{}]), withGroups([{ costUsd: null, costUnknown: 200 }]), defaults);
+    expect(row(rows, 'cost_per_request_usd')).toMatchObject({ current: undefined, regression: false, reason: 'cost unknown (no usage or no price), not compared' });
+    expect(row(rows, 'cost_total_usd')).toMatchObject({ group: '(run)', current: undefined, regression: false });
+  });
+
+  it('the run’s total cost is reported, and fails only past its ceiling', () => {
+    const twice = withGroups([{}, { model: 'n', costUsd: 0.2 }]);
+    const rows = compareSummaries(withGroups([{}, { model: 'n', costUsd: 0.1 }]), twice, defaults);
+    expect(row(rows, 'cost_total_usd')).toMatchObject({ group: '(run)', baseline: 0.3, current: 0.4, regression: false, reason: 'rose +33.3 %, gated only by --ceiling cost_total_usd=…' });
+    const capped = compareSummaries(withGroups([{}]), twice, { ...defaults, ceilings: { cost_total_usd: 0.35 } });
+    expect(row(capped, 'cost_total_usd')).toMatchObject({ regression: true, reason: 'beyond the ceiling 0.35' });
+    expect(row(compareSummaries(withGroups([{}]), withGroups([{}]), { ...defaults, ceilings: { cost_per_request_usd: 0.0005 } }), 'cost_per_request_usd')?.regression).toBe(true);
+  });
+
+  it('the Markdown shows dollars to four significant digits, and the JSON for github-action-benchmark has the cost', () => {
+    const rows = compareSummaries(withGroups([{}]), withGroups([{ costUsd: 0.23 }]), defaults);
+    expect(line(checkMarkdown(rows), 'cost_per_request_usd')).toBe('| /v1/responses m http_sse | cost_per_request_usd | $0.001000 | $0.001150 | +15.0 % (worse) | – | ❌ +15.0 % |');
+    expect(githubBenchmarkJson(rows)).toContainEqual({ name: '/v1/responses m http_sse cost_per_request_usd', unit: 'USD', value: 0.00115 });
+    expect(githubBenchmarkJson(rows)).toContainEqual({ name: '(run) cost_total_usd', unit: 'USD', value: 0.23 });
   });
 });
