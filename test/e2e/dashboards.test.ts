@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { runCost, type RunSummary } from '../../src/summary/summary-recorder.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { startCli, type RunningCli } from './cli.js';
 
@@ -16,7 +17,9 @@ interface Target {
 }
 interface Panel {
   title: string;
-  targets: Target[];
+  type: string;
+  /** Absent on a row (a heading). */
+  targets?: Target[];
 }
 interface Dashboard {
   title: string;
@@ -87,6 +90,8 @@ beforeAll(async () => {
   expect(await wsTurn()).toBe(101);
   expect(await wsTurn()).toBe(101);
   expect(await wsTurn({ 'x-sim-websocket': 'refuse' })).toBe(426);
+  // A model without a price: its cost is unknown (the cost row's last panel).
+  expect(await post('/v1/responses', { model: 'house-model', input: 'hi' })).toBe(200);
   // More traffic after the first scrapes, so that rates see an increase.
   await new Promise((r) => setTimeout(r, 2500));
   expect(await post('/v1/responses', { model: 'gpt-5.1-codex', input: 'again', stream: true })).toBe(200);
@@ -123,9 +128,20 @@ describe('the dashboards against a real Prometheus', () => {
     expect(up[0]?.value[1]).toBe('1');
   });
 
+  it('the cost Prometheus holds is what the run summary says the traffic cost', async () => {
+    const res = await fetch(`${proxy.url}/modeltap/summary`, { headers: { 'x-modeltap-key': KEY } });
+    const summary = (await res.json()) as RunSummary;
+    const known = runCost(summary).usd;
+    expect(known).toBeGreaterThan(0);
+    const scraped = (await prometheus.query('sum(modeltap_cost_total{job="modeltap"})')) as { value: [number, string] }[];
+    expect(Number(scraped[0]?.value[1])).toBeCloseTo(known ?? 0, 12);
+    const unpriced = (await prometheus.query('sum by (gen_ai_request_model) (modeltap_cost_unpriced_total{job="modeltap"})')) as { metric: Record<string, string>; value: [number, string] }[];
+    expect(unpriced.map((r) => [r.metric['gen_ai_request_model'], r.value[1]])).toEqual([['house-model', '1']]);
+  });
+
   for (const dashboard of dashboards) {
     for (const panel of dashboard.panels) {
-      for (const target of panel.targets) {
+      for (const target of panel.targets ?? []) {
         it(`${dashboard.title} › ${panel.title}: ${target.expr.slice(0, 80)}…`, async () => {
           const result = await eventually(substitute(target.expr));
           expect(result.length, substitute(target.expr)).toBeGreaterThan(0);
