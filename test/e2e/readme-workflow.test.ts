@@ -165,13 +165,13 @@ describe('the README workflow', () => {
   it('runs as written: install modeltap from the tarball, start it, the agent tests through it, stop it, gate on the committed baseline', async () => {
     const work = agentProject();
     const names = readmeWorkflow().jobs['agent-tests']?.steps.filter((s) => s.uses === undefined).map((s) => s.name ?? '') ?? [];
-    expect(names.at(-1)).toBe('Gate on latency');
+    expect(names.at(-1)).toBe('Gate on latency and cost');
 
     // The first run has no baseline yet (its gate step cannot pass); its summary becomes the
     // baseline, committed as .modeltap/baseline.json, as the README says to refresh it.
     const first = await runWorkflow(work, tarball);
     if (first.steps.slice(0, -1).some((s) => s.code !== 0)) console.error(JSON.stringify(first.steps, null, 1));
-    expect(first.steps.map((s) => [s.name, s.code])).toEqual([...names.slice(0, -1).map((n) => [n, 0]), ['Gate on latency', 2]]);
+    expect(first.steps.map((s) => [s.name, s.code])).toEqual([...names.slice(0, -1).map((n) => [n, 0]), ['Gate on latency and cost', 2]]);
     // The pid file held the server itself (node running the bin the install step put in
     // $RUNNER_TEMP, no npm wrapper), and the stop step waited for it to exit.
     expect(first.serverCommand).toMatch(new RegExp(`^\\S*node ${first.runnerTemp}/modeltap/node_modules/\\.bin/modeltap serve `));
@@ -187,9 +187,45 @@ describe('the README workflow', () => {
     const table = readFileSync(second.stepSummary, 'utf8');
     expect(table).toContain('### modeltap check: no regression');
     expect(table).toContain('| /v1/responses gpt-5.1-codex http_sse | ttfc_p50_ms |');
+    // The simulator's usage at the shipped prices: cost per request compared, the total under its ceiling.
+    expect(table).toMatch(/\| \/v1\/responses gpt-5\.1-codex http_sse \| cost_per_request_usd \| \$[\d.e-]+ \| \$[\d.e-]+ \| [^|]+ \| – \| ✅ \|/);
+    expect(table).toMatch(/\| \(run\) \| cost_total_usd \| \$[\d.e-]+ \| \$[\d.e-]+ \|/);
     // This run's summary, not the first run's left on disk.
     const summary = JSON.parse(readFileSync(join(work, 'modeltap-summary.json'), 'utf8')) as { groups: { count: number }[]; started_at?: string };
     expect(summary.groups[0]?.count).toBe(40);
     expect(readFileSync(join(work, 'modeltap-summary.json'), 'utf8')).not.toBe(readFileSync(join(work, '.modeltap/baseline.json'), 'utf8'));
   }, 300_000);
+});
+
+/** The ```sh block of the README's "Try the cost gate offline" section. */
+function costGateExample(): string {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### Try the cost gate offline')))?.[1];
+  if (!block) throw new Error('no cost gate example in the README');
+  return block;
+}
+
+describe('the README cost gate example', () => {
+  it('runs as written (on a free port): check exits 1 naming cost per request and the total over its ceiling', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'modeltap-costgate-'));
+    // `modeltap` on PATH is this build; it notes each command's exit code, but the simulator is the
+    // process itself (exec), as npm's bin is, so that `kill $SIM` stops it.
+    mkdirSync(join(work, 'bin'));
+    writeFileSync(join(work, 'bin/modeltap'), `#!/bin/sh\n[ "$1" = sim ] && exec "${process.execPath}" "${CLI}" "$@"\n"${process.execPath}" "${CLI}" "$@"\ncode=$?\necho "$1 $code" >> "${work}/codes"\nexit $code\n`, { mode: 0o755 });
+    const port = String(await freePort());
+    const script = costGateExample().replace(/\b9000\b/g, port);
+    // Pasted into a shell (no -e): the kill after the failing check still runs.
+    const out = await new Promise<string>((resolve) => {
+      execFile('bash', ['--noprofile', '--norc', '-c', script], { cwd: work, env: { PATH: `${join(work, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: work }, timeout: 60_000, killSignal: 'SIGKILL' }, (_error, stdout, stderr) => resolve(stdout + stderr));
+    });
+    expect(readFileSync(join(work, 'codes'), 'utf8').split('\n').filter(Boolean), out).toEqual(['bench 0', 'bench 0', 'check 1']);
+    // `kill $SIM` stopped the simulator: its port closes.
+    for (let i = 0; i < 100 && (await fetch(`http://127.0.0.1:${port}/v1/models`).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await fetch(`http://127.0.0.1:${port}/v1/models`).then(() => 'open', () => 'closed')).toBe('closed');
+    expect(out).toContain('regression: /v1/responses gpt-5.1-codex http_sse cost_per_request_usd: +100.0 %\nregression: (run) cost_total_usd: beyond the ceiling 0.015\n');
+    // What the README says check prints, it prints.
+    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+    const said = /names both regressions on stderr:\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(out).toContain(said);
+  }, 90_000);
 });
