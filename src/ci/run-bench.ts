@@ -97,7 +97,7 @@ export async function runBench(options: BenchOptions): Promise<RunSummary> {
           event: (event) => {
             if (event.type === 'completed') {
               const u = event.tokenUsage;
-              completed = { tokens: u ? { input: u.inputTokens, output: u.outputTokens, cached: u.cachedInputTokens } : (completed?.tokens ?? undefined), model: event.model, serviceTier: event.serviceTier };
+              completed = { tokens: u ? { input: u.inputTokens, output: u.outputTokens, cached: u.cachedInputTokens } : completed?.tokens, model: event.model, serviceTier: event.serviceTier };
             }
           },
         });
