@@ -30,6 +30,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'upstream-connections', env: 'MODELTAP_UPSTREAM_CONNECTIONS', kind: 'integer', value: 'N', min: 1, help: 'Upstream connections per origin, i.e. concurrent upstream streams before the next one queues.', defaultText: String(DEFAULT_UPSTREAM_CONNECTIONS) },
   { name: 'stream-idle-timeout-ms', env: 'MODELTAP_STREAM_IDLE_TIMEOUT_MS', kind: 'integer', value: 'MS', min: 1, help: 'Longest upstream silence before the head or between events.', defaultText: '300000' },
   { name: 'shutdown-grace-ms', env: 'MODELTAP_SHUTDOWN_GRACE_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long in-flight streams may finish.', defaultText: '30000' },
+  { name: 'drain-delay-ms', env: 'MODELTAP_DRAIN_DELAY_MS', kind: 'integer', value: 'MS', help: 'On SIGTERM/SIGINT, how long /readyz answers 503 while requests are still served, before the listener closes (time for a load balancer to notice).', defaultText: '0' },
   // Accepted so that existing scripts keep working: modeltap no longer keeps a client per conversation.
   { name: 'max-conversations', env: 'MODELTAP_MAX_CONVERSATIONS', kind: 'integer', value: 'N', min: 1, help: 'Deprecated, ignored: modeltap keeps no per-conversation client state.' },
   { name: 'summary-file', env: 'MODELTAP_SUMMARY_FILE', kind: 'string', value: 'PATH', help: 'Write the run summary (for modeltap report / check) here on exit; also at GET /modeltap/summary.' },
@@ -183,18 +184,21 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
     log(`modeltap metrics on ${metricsServer.url}/metrics`);
   }
   const grace = (values['shutdown-grace-ms'] as number | undefined) ?? 30_000;
+  const drainDelay = (values['drain-delay-ms'] as number | undefined) ?? 0;
   const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
       // A second signal means "now": abort what is still in flight.
-      log(signals === 1 ? `${signal}: finishing ${proxy.inFlight} in-flight request(s), then exiting` : `${signal}: aborting now`);
+      if (signals > 1) log(`${signal}: aborting now`);
+      else if (drainDelay > 0) log(`${signal}: draining: /readyz answers 503, the listener closes in ${drainDelay} ms, then in-flight requests finish and modeltap exits`);
+      else log(`${signal}: finishing ${proxy.inFlight} in-flight request(s), then exiting`);
       if (signals > 1) {
         void proxy.shutdown(0).then(resolve);
         return;
       }
       void proxy
-        .shutdown(grace)
+        .shutdown(grace, drainDelay)
         .then(() => Promise.allSettled([sim?.close(), metricsServer?.close(), dispatcher.close()]))
         .then(() => {
           if (summaryFile !== undefined) writeFileSync(summaryFile, `${JSON.stringify(summary.summary())}\n`);

@@ -8,6 +8,7 @@ import { forward, serverTiming, type ForwardContext, type ForwardRequest, type R
 import { errorBody } from './proxy-error.js';
 import { noopTelemetry } from './noop-telemetry.js';
 import { exchangeKey, isViewPath, serveView, type ViewOptions } from './view-routes.js';
+import { Drain } from './drain.js';
 
 /** Options of {@link createProxyListener}. */
 export interface ProxyAppOptions extends ForwardContext {
@@ -21,6 +22,8 @@ export interface ProxyAppOptions extends ForwardContext {
   readonly metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Served at `GET /modeltap/event-loop` (`?reset=1` starts a new window) when set. */
   readonly eventLoopDelay?: { read(reset: boolean): unknown };
+  /** The drain `/readyz` reports and the listener follows. Default: never drains. */
+  readonly drain?: Drain;
   /** Serves the live view at `/` and the store's JSON API at `/modeltap/api/*` when set. */
   readonly view?: ViewOptions;
 }
@@ -32,6 +35,7 @@ type Env = { Bindings: HttpBindings };
 const ROUTES: Readonly<Record<string, string>> = {
   '/': '/',
   '/healthz': '/healthz',
+  '/readyz': '/readyz',
   '/metrics': '/metrics',
   '/modeltap/summary': '/modeltap/summary',
   '/modeltap/event-loop': '/modeltap/event-loop',
@@ -71,6 +75,14 @@ function routeKind(method: string | undefined, path: string): RouteKind {
 const admitAll = new AccessKey(undefined);
 
 /**
+ * Probes answer without the access key: kubelets and load balancers check them with no secret in
+ * their spec, and they tell only "ok" or "draining".
+ */
+function isProbe(path: string): boolean {
+  return path === '/healthz' || path === '/readyz';
+}
+
+/**
  * modeltap's one request pipeline. Every request takes the same steps here: its arrival time (taken
  * as the request event fires, so modeltap's measured overhead includes its own routing), its route,
  * its telemetry, the access key check; then `/v1/*` goes straight to {@link forward}, which reads
@@ -83,8 +95,12 @@ export function createProxyListener(options: ProxyAppOptions): (req: IncomingMes
   const hono = getRequestListener(createAdminApp(options).fetch, { overrideGlobalObjects: false });
   const telemetry = options.telemetry ?? noopTelemetry;
   const accessKey = options.accessKey ?? admitAll;
+  const drain = options.drain ?? new Drain();
   return (req, res) => {
     const arrival = performance.now();
+    // Once the listener closes, a connection ends with its response: no caller (nor nginx) reuses
+    // one that modeltap is about to close.
+    if (drain.closing) res.shouldKeepAlive = false;
     const url = originForm(req.url ?? '/');
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
@@ -104,7 +120,7 @@ export function createProxyListener(options: ProxyAppOptions): (req: IncomingMes
       rt.end({ statusCode: res.statusCode });
       return;
     }
-    if (!accessKey.admits(req.headers, path === '/metrics', view)) {
+    if (!accessKey.admits(req.headers, path === '/metrics', view) && !isProbe(path)) {
       sendJsonError(res, 401, 'missing_access_key', MISSING_KEY_MESSAGE, arrival);
       rt.end({ statusCode: 401 });
       return;
@@ -155,6 +171,8 @@ function sendJsonError(res: ServerResponse, status: 401 | 500, code: string, mes
 function createAdminApp(options: ProxyAppOptions): Hono<Env> {
   const app = new Hono<Env>();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const drain = options.drain;
+  app.get('/readyz', (c) => (drain?.draining === true ? c.json({ status: 'draining' }, 503) : c.json({ status: 'ready' })));
   const recorder = options.summary;
   if (recorder !== undefined) app.get('/modeltap/summary', (c) => c.json(recorder.summary()));
   const loop = options.eventLoopDelay;

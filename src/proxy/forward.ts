@@ -185,7 +185,10 @@ async function forwardTracked(
     sendError(res, proxyError, { 'server-timing': serverTimingNow(target.arrival, timing.upstreamMs()) });
     return;
   }
-  const writeHead = callerHead(res, head, relayHeaders(head.headers), target.arrival, timing, rt);
+  const relayed = relayHeaders(head.headers);
+  // A buffering reverse proxy in front (nginx) would hold events back: ask it not to.
+  if (head.transport === 'http_sse') relayed['x-accel-buffering'] = 'no';
+  const writeHead = callerHead(res, head, relayed, target.arrival, timing, rt);
   if (head.transport !== 'http_json') {
     // A stream's head goes out at once: the caller may show progress on it.
     writeHead(timing.answeredAt, () => {

@@ -11,6 +11,7 @@ import { createProxyListener } from './app.js';
 import { noopTelemetry } from './noop-telemetry.js';
 import { createUpgradeHandler } from './websocket-upgrade.js';
 import { errorBody } from './proxy-error.js';
+import { Drain } from './drain.js';
 
 /**
  * Options of {@link startProxy}: the server's own settings, and the parts it is given. It builds
@@ -63,11 +64,16 @@ export interface ProxyServer {
   readonly server: Server;
   /** Requests in flight. */
   readonly inFlight: number;
+  /** Whether a drain has begun (`/readyz` answers 503). */
+  readonly draining: boolean;
   /**
-   * Stops accepting, lets in-flight requests finish for up to `graceMs` (default 30000), then
-   * aborts the rest and closes every connection.
+   * Drains, then stops: `/readyz` answers 503 at once while everything is still served for
+   * `drainDelayMs` (default 0; time for load balancers to notice), then the listener closes,
+   * in-flight requests and WebSocket turns get up to `graceMs` (default 30000) to finish, and the
+   * rest are aborted and every connection closed. A later call with a shorter grace (a second
+   * signal) cuts both waits short.
    */
-  shutdown(graceMs?: number): Promise<void>;
+  shutdown(graceMs?: number, drainDelayMs?: number): Promise<void>;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/i;
@@ -103,6 +109,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     active.add(controller);
     return () => active.delete(controller);
   };
+  const drain = new Drain();
   const storeApi = options.storeApi;
   const live = storeApi ? { api: storeApi, feed: new LiveFeed(storeApi, options.storeLive) } : undefined;
   const listener = createProxyListener({
@@ -113,6 +120,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
     upstream: upstreamEndpoint(options.upstream),
     accessKey,
     telemetry,
+    drain,
     ...(options.summary ? { summary: options.summary } : {}),
     ...(options.metricsHandler ? { metricsHandler: options.metricsHandler } : {}),
     ...(options.eventLoopDelay ? { eventLoopDelay: options.eventLoopDelay } : {}),
@@ -148,6 +156,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
       httpBridge: options.wsBridge ?? false,
       upstream: upstreamEndpoint(options.upstream),
       track,
+      drain,
       log: options.log,
       maxFrameBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     }),
@@ -156,17 +165,35 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyServer> {
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let stopping: Promise<void> | undefined;
   let deadline = Number.POSITIVE_INFINITY;
+  let cutDelay: (() => void) | undefined;
   return {
     url: `http://${urlHost}:${address.port}`,
     server,
     get inFlight() {
       return active.size;
     },
-    shutdown(graceMs = 30_000) {
+    get draining() {
+      return drain.draining;
+    },
+    shutdown(graceMs = 30_000, drainDelayMs = 0) {
+      const now = Date.now();
       // A later call with a shorter grace (a second SIGTERM) shortens the wait of the first.
-      deadline = Math.min(deadline, Date.now() + graceMs);
+      if (stopping !== undefined && now + graceMs < deadline) cutDelay?.();
+      deadline = Math.min(deadline, now + (stopping === undefined ? drainDelayMs : 0) + graceMs);
       stopping ??= (async () => {
+        drain.begin();
+        if (drainDelayMs > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, drainDelayMs);
+            cutDelay = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        cutDelay = undefined;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        drain.close();
         // Open views hold no work: their streams end now, so their connections close as idle.
         live?.feed.close();
         server.closeIdleConnections();

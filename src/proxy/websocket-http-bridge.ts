@@ -186,6 +186,8 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
     }
   };
 
+  // Set once the drain closes while frames are unanswered: the connection closes after the last one.
+  let closeWhenIdle = false;
   /** Answers `lane`'s frames in order until its queue is empty. */
   const pump = async (lane: string | undefined, queue: Buffer[]): Promise<void> => {
     try {
@@ -193,6 +195,7 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
         await turn(data, lane);
         queue.shift();
         held--;
+        if (closeWhenIdle && held === 0) goAway();
       }
     } finally {
       if (lanes.get(lane) === queue) lanes.delete(lane);
@@ -239,12 +242,21 @@ export function bridgeToHttp(ctx: UpgradeContext, req: IncomingMessage, caller: 
     open.clear();
     rt.onError('aborted');
   };
-  controller.signal.addEventListener('abort', () => {
+  /** modeltap ends the connection: turns still open were cut short by it. */
+  const goAway = (): void => {
     abortTurns();
     toCaller.close();
     caller.close(1001, 'modeltap is shutting down');
+  };
+  // Shutdown after the grace period.
+  controller.signal.addEventListener('abort', goAway);
+  // A drain closes an idle connection now and a busy one after its last answer (as the relay does).
+  const stopWatchingDrain = ctx.drain.onClose(() => {
+    if (held === 0) goAway();
+    else closeWhenIdle = true;
   });
   caller.on('close', () => {
+    stopWatchingDrain();
     lanes.clear();
     abortTurns();
     controller.abort();

@@ -10,6 +10,7 @@ import type { AccessKey } from './access-key.js';
 import { MISSING_KEY_MESSAGE } from './access-key.js';
 import type { ModelClient } from '../client/model-client.js';
 import { bridgeToHttp } from './websocket-http-bridge.js';
+import type { Drain } from './drain.js';
 import { errorBody } from './proxy-error.js';
 import { callerSender, upstreamSender, WebSocketSink } from './websocket-sink.js';
 import { TurnTracker, turnStart, watchUpstreamFrame } from './websocket-turns.js';
@@ -25,6 +26,8 @@ export interface UpgradeContext {
   readonly upstream: { readonly address: string; readonly port: number };
   /** Registers an open connection for shutdown; returns its unregister function. */
   readonly track: (controller: AbortController) => () => void;
+  /** The server's drain: once it closes, a connection closes (1001) as soon as it has no turn in flight. */
+  readonly drain: Drain;
   readonly log: ((line: string) => void) | undefined;
   /** Largest frame a caller may send (a larger one closes the socket with 1009). */
   readonly maxFrameBytes: number;
@@ -246,11 +249,14 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
   const toCaller = new WebSocketSink(callerSender(caller), (readAt) => rt.onWrite(readAt));
   const turns = new TurnTracker();
   let ended = false;
+  // Set once the drain closes while a turn is in flight: the connection closes after the last one.
+  let closeWhenIdle = false;
   /** The connection is over; `cause` is what cut its open turns short, `errorType` the connection's own. */
   const end = (cause: 'aborted' | 'websocket_closed', errorType?: string): void => {
     if (ended) return;
     ended = true;
     untrack();
+    stopWatchingDrain();
     const cutShort = turns.size > 0;
     turns.endAll(cause);
     // Like HTTP: a caller that left mid-answer makes the request `aborted` (its status stays 101).
@@ -258,12 +264,20 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
     const type = errorType ?? (cutShort && cause === 'websocket_closed' ? cause : undefined);
     rt.end({ statusCode: 101, ...(type === undefined ? {} : { errorType: type }) });
   };
-  controller.signal.addEventListener('abort', () => {
-    // Shutdown (after the grace period): what is still open was cut short by modeltap, `aborted`.
+  /** modeltap ends the connection: what is still open was cut short by it, `aborted`. */
+  const goAway = (): void => {
     end('aborted');
     toUpstream.close();
     caller.close(1001, 'modeltap is shutting down');
     upstream.close(1001, 'modeltap is shutting down');
+  };
+  // Shutdown after the grace period.
+  controller.signal.addEventListener('abort', goAway);
+  // A drain closes an idle connection now (its caller reconnects, to another replica) and a busy
+  // one after its last turn, so no turn is cut short by it.
+  const stopWatchingDrain = ctx.drain.onClose(() => {
+    if (turns.size === 0) goAway();
+    else closeWhenIdle = true;
   });
   caller.on('message', (data: RawData, isBinary: boolean) => {
     const buffer = data as Buffer;
@@ -292,6 +306,7 @@ function relay(ctx: UpgradeContext, req: IncomingMessage, caller: WebSocket, ups
       const room = toCaller.write(frame.data, frame.isBinary, readAt);
       if (!frame.isBinary) watchUpstreamFrame(frame.data, frame.type, readAt, turns);
       if (!room) toCaller.hold(upstream);
+      if (closeWhenIdle && turns.size === 0) goAway();
       return;
     }
     // The upstream closed or died: mirror its close code (a lost connection becomes 1011). The

@@ -288,7 +288,9 @@ describe('listening safely', () => {
       const denied = await call(guarded.url, '/v1/responses', post({ model: 'm', input: 'x' }));
       expect(denied.status).toBe(401);
       expect(JSON.parse(denied.body.toString()).error.code).toBe('missing_access_key');
-      expect((await call(guarded.url, '/healthz')).status).toBe(401);
+      // Probes need no key (kubelets and load balancers send none); nothing else is open.
+      expect((await call(guarded.url, '/healthz')).status).toBe(200);
+      expect((await call(guarded.url, '/modeltap/summary')).status).toBe(401);
       const before = sim.log.length;
       const allowed = await call(guarded.url, '/v1/responses', post({ model: 'm', input: 'x' }, { 'x-modeltap-key': 'k-123' }));
       expect(allowed.status).toBe(200);
