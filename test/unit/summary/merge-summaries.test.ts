@@ -103,7 +103,7 @@ describe('mergeSummaries past MAX_SAMPLES', () => {
   const offsets = [0, 10, 20] as const;
   const parts = sizes.map((n, i) => {
     const recorder = new SummaryRecorder('bench');
-    for (let k = 0; k < n; k++) recorder.record({ route: '/v1/responses', model: 'm', transport: 'http_sse', error: undefined, ttfcMs: offsets[i] + k / n, durationMs: 1, overheadMs: undefined, tokens: undefined });
+    for (let k = 0; k < n; k++) recorder.record({ route: '/v1/responses', model: 'm', transport: 'http_sse', error: undefined, ttfcMs: (offsets[i] ?? 0) + k / n, durationMs: 1, overheadMs: undefined, tokens: undefined });
     return roundTrip(recorder.summary());
   });
   const merged = mergeSummaries(parts);
