@@ -83,7 +83,9 @@ function mergeGroup(parts: readonly SummaryGroup[]): SummaryGroup {
       tokens.output += g.tokens.output;
       tokens.cached += g.tokens.cached;
     }
-    // Back to the integer pico-USD the recorder summed (exact for a group under about 2,000 USD), so the sum does not drift.
+    // Back to the integer pico-USD the recorder summed, so the sum does not drift: USD read back
+    // from JSON gives the same integer for a group under 4,096 USD, and a pico-dollar or two past it.
+    // Like the recorder, exact while the sum stays under 2^53 picos (9,007 USD per group).
     if (g.costUsd !== null) picos = (picos ?? 0) + Math.round(g.costUsd * 1e12);
   }
   const sum = (f: (g: SummaryGroup) => number): number => parts.reduce((n, g) => n + f(g), 0);
