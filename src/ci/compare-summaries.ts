@@ -111,7 +111,7 @@ export function compareSummaries(baseline: RunSummary, current: RunSummary, opti
   const base = new Map(baseline.groups.map((g) => [key(g), g]));
   const common = current.groups.filter((g) => base.has(key(g)));
   if (common.length === 0) {
-    throw new SummaryInputError(`the baseline and the current run share no route/model/transport/kind group (baseline: ${baseline.groups.map(groupName).join('; ') || 'none'})`);
+    throw new SummaryInputError(`the baseline and the current run share no route/model/transport/kind group (baseline: ${baseline.groups.map(groupName).join('; ') || 'none'})`, 'incomparable');
   }
   const rows: CheckRow[] = [];
   for (const cur of common) {

@@ -12,6 +12,11 @@ export interface FlagDef {
   readonly defaultText?: string;
   /** Smallest accepted integer or number. Default 0. */
   readonly min?: number;
+  /**
+   * May be given more than once: its value is then the list of every value given, in order (the
+   * environment variable gives a list of one). Default false: the last one given wins.
+   */
+  readonly repeatable?: boolean;
 }
 
 /** A bad flag or value: the CLI prints the message on one line and exits 2. */
@@ -19,7 +24,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export type FlagValues = Record<string, string | number | boolean | undefined>;
+/** One flag's value. */
+export type FlagValue = string | number | boolean;
+
+/** Parsed flags by name: a list for a {@link FlagDef.repeatable} flag, undefined when absent. */
+export type FlagValues = Record<string, FlagValue | FlagValue[] | undefined>;
 
 function convert(def: FlagDef, raw: string, source: string): string | number | boolean {
   if (def.kind === 'string') {
@@ -40,8 +49,8 @@ function convert(def: FlagDef, raw: string, source: string): string | number | b
 }
 
 /**
- * Parses `--name value`, `--name=value` and boolean `--name` / `--no-name` flags; a flag that is
- * absent falls back to its environment variable. Unknown flags and bad values throw
+ * Parses `--name value`, `--name=value` and boolean `--name` / `--no-name` flags (a repeatable one
+ * into the list of its values); a flag that is absent falls back to its environment variable. Unknown flags and bad values throw
  * {@link UsageError}.
  */
 export function parseFlags(argv: readonly string[], defs: readonly FlagDef[], env: Readonly<Record<string, string | undefined>>): FlagValues {
@@ -65,13 +74,17 @@ export function parseFlags(argv: readonly string[], defs: readonly FlagDef[], en
     }
     let raw: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (raw === undefined) throw new UsageError(`--${name} needs a value`);
-    values[name] = convert(def, raw, `--${name}`);
+    const value = convert(def, raw, `--${name}`);
+    const given = values[name];
+    values[name] = def.repeatable === true ? [...(Array.isArray(given) ? given : []), value] : value;
     raw = undefined;
   }
   for (const def of defs) {
     if (values[def.name] !== undefined || def.env === undefined) continue;
     const raw = env[def.env];
-    if (raw !== undefined && raw !== '') values[def.name] = convert(def, raw, def.env);
+    if (raw === undefined || raw === '') continue;
+    const value = convert(def, raw, def.env);
+    values[def.name] = def.repeatable === true ? [value] : value;
   }
   return values;
 }
@@ -80,7 +93,7 @@ export function parseFlags(argv: readonly string[], defs: readonly FlagDef[], en
 export function helpText(usage: string, summary: string, defs: readonly FlagDef[]): string {
   const rows = defs.map((d) => {
     const left = `  --${d.name}${d.kind === 'boolean' ? '' : ` ${d.value ?? d.kind.toUpperCase()}`}`;
-    const extras = [d.env ? `env ${d.env}` : '', d.defaultText ? `default ${d.defaultText}` : ''].filter(Boolean).join('; ');
+    const extras = [d.repeatable === true ? 'repeatable' : '', d.env ? `env ${d.env}` : '', d.defaultText ? `default ${d.defaultText}` : ''].filter(Boolean).join('; ');
     return `${left.padEnd(34)} ${d.help}${extras ? ` (${extras})` : ''}`;
   });
   return `${usage}\n\n${summary}\n\nOptions:\n${rows.join('\n')}\n  --help                             Show this help.\n`;

@@ -72,7 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return reportCommand(rest, process.env, io);
     case 'check':
       if (wantsHelp) return print(CHECK_HELP);
-      return checkCommand(rest, io);
+      return checkCommand(rest, process.env, io);
     case 'export':
       if (wantsHelp) return print(EXPORT_HELP);
       return exportCommand(rest, io);

@@ -1,8 +1,22 @@
 import { SUMMARY_VERSION, type RunSummary, type SummaryGroup, type TokenSums } from './summary-recorder.js';
 
-/** A summary file that cannot be read or compared: `modeltap report` and `check` exit 2 with its message. */
+/**
+ * Why a summary input was refused: `invalid` (not a summary this modeltap reads), `unreadable` (a
+ * source that cannot be read or reached), `unmergeable` (summaries that cannot be merged), or
+ * `incomparable` (summaries that cannot be compared).
+ */
+export type SummaryInputCode = 'invalid' | 'unreadable' | 'unmergeable' | 'incomparable';
+
+/** A summary input that cannot be read, merged or compared: `modeltap report` and `check` exit 2 with its message. */
 export class SummaryInputError extends Error {
   override readonly name = 'SummaryInputError';
+  /** Default `invalid`. */
+  readonly code: SummaryInputCode;
+
+  constructor(message: string, code: SummaryInputCode = 'invalid', options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 /** Summary versions this modeltap reads: the current one, and 1 (upgraded as {@link upgradeV1Group} says). */

@@ -19,6 +19,12 @@ export const MAX_SAMPLES = 5000;
  */
 export const MAX_GROUPS = 256;
 
+/** The model a request of a further group is counted under once {@link MAX_GROUPS} groups exist, and a request kind that does not look like one. */
+export const OTHER = '_OTHER';
+
+/** The request kind of a group folded into model {@link OTHER}: `_OTHER` too, or still none when it had none. */
+export const foldedKind = (kind: string | undefined): string | undefined => (kind === undefined ? undefined : OTHER);
+
 /** One measured quantity. */
 export interface Stat {
   readonly count: number;
@@ -115,10 +121,22 @@ class Reservoir {
   }
 
   stat(): Stat {
-    const sorted = [...this.values].sort((a, b) => a - b);
-    const q = (p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number));
-    return { count: this.count, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: this.count === 0 ? 0 : this.max, samples: this.values.slice() };
+    return statOf(this.values, this.count, this.max);
   }
+}
+
+/** The `p` quantile (0–1) of ascending `sorted` values as the summary reports it: the value at rank ⌊p·n⌋; 0 when there is none. */
+export function quantile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
+}
+
+/**
+ * The {@link Stat} of `count` values whose largest is `max`, from `samples`, a uniform sample of
+ * them: the quantiles are the samples', the count and the maximum the whole's (0 when `count` is 0).
+ */
+export function statOf(samples: readonly number[], count: number, max: number): Stat {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { count, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: count === 0 ? 0 : max, samples: samples.slice() };
 }
 
 interface GroupState {
@@ -154,12 +172,12 @@ export class SummaryRecorder {
 
   record(r: RequestRecord): void {
     let model = r.model === '' ? undefined : r.model;
-    let kind = r.requestKind === undefined || r.requestKind === '' ? undefined : KIND.test(r.requestKind) ? r.requestKind : '_OTHER';
+    let kind = r.requestKind === undefined || r.requestKind === '' ? undefined : KIND.test(r.requestKind) ? r.requestKind : OTHER;
     let key = groupKey(r.route, model, r.transport, kind);
     let g = this.#groups.get(key);
     if (g === undefined && this.#groups.size >= MAX_GROUPS) {
-      model = '_OTHER';
-      kind = kind === undefined ? undefined : '_OTHER';
+      model = OTHER;
+      kind = foldedKind(kind);
       key = groupKey(r.route, model, r.transport, kind);
       g = this.#groups.get(key);
     }
@@ -213,7 +231,8 @@ export class SummaryRecorder {
 }
 
 // NUL cannot occur in a route, model name or kind, so distinct groups never share a key.
-const groupKey = (route: string, model: string | undefined, transport: string, kind: string | undefined): string =>
+/** The recorder's key of a group: one per route × model × transport × request kind (an absent model or kind is none). */
+export const groupKey = (route: string, model: string | undefined, transport: string, kind: string | undefined): string =>
   `${route}\u0000${model ?? ''}\u0000${transport}\u0000${kind ?? ''}`;
 
 /** How a group is named in `report` and `check`: route, model (`(none)` when absent), transport, and the request kind when there is one. */

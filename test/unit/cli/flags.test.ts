@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlags, UsageError, type FlagDef } from '../../../src/cli/flags.js';
+import { helpText, parseFlags, UsageError, type FlagDef } from '../../../src/cli/flags.js';
 
 const defs: FlagDef[] = [
   { name: 'port', env: 'X_PORT', kind: 'integer', help: '' },
@@ -30,5 +30,18 @@ describe('parseFlags', () => {
   it('reads decimal numbers', () => {
     expect(parseFlags(['--ms', '0.25'], defs, {})).toEqual({ ms: 0.25 });
     expect(parseFlags(['--ms=2'], defs, {})).toEqual({ ms: 2 });
+  });
+
+  it('collects every value of a repeatable flag, in order; the environment gives a list of one; others keep the last', () => {
+    const repeatable: FlagDef[] = [...defs, { name: 'from', env: 'X_FROM', kind: 'string', repeatable: true, help: 'a source' }, { name: 'n', kind: 'integer', repeatable: true, help: '' }];
+    expect(parseFlags(['--from', 'a', '--from=b', '--port', '1', '--from', 'c'], repeatable, {})).toEqual({ from: ['a', 'b', 'c'], port: 1 });
+    expect(parseFlags(['--from', 'a'], repeatable, {})).toEqual({ from: ['a'] });
+    expect(parseFlags(['--n', '1', '--n', '2'], repeatable, {})).toEqual({ n: [1, 2] });
+    expect(parseFlags([], repeatable, { X_FROM: 'e' })).toEqual({ from: ['e'] });
+    expect(parseFlags(['--from', 'a'], repeatable, { X_FROM: 'e' })).toEqual({ from: ['a'] });
+    expect(parseFlags(['--port', '1', '--port', '2'], repeatable, {})).toEqual({ port: 2 });
+    expect(() => parseFlags(['--from', 'a', '--from'], repeatable, {})).toThrow('--from needs a value');
+    expect(() => parseFlags(['--n', '1', '--n', 'x'], repeatable, {})).toThrow('--n must be a whole number');
+    expect(helpText('u', 's', repeatable)).toMatch(/--from STRING\s+a source \(repeatable; env X_FROM\)/);
   });
 });
