@@ -1,0 +1,521 @@
+import pg from 'pg';
+import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_TYPES, PG_VERSION_TABLE } from './pg-schema.js';
+import { redactPostgresUrl } from './pg-url.js';
+import { COLUMNS, FIELDS, type RowField } from './store-columns.js';
+import type { StoreQueries } from './store-queries.js';
+import { statsPoints, type StatsRow } from './store-stats.js';
+import { MAX_STATS_ROWS, type ConversationSummary, type OperationFilter, type StatsPoint, type StoredOperation, type StoreFault, type StoreFaultCode } from './store.js';
+
+/** How a {@link PgStore} is opened. */
+export interface PgStoreOptions {
+  /** Rows older than this are deleted by {@link PgStore.enforceLimits}. Default 7 days. */
+  readonly retentionMs?: number;
+  /** Told one line when the store starts failing, and when it works again. Default: not logged. */
+  readonly log?: (line: string) => void;
+  /** Only read (`modeltap report --from`): nothing is created, migrated, written or listened to. Default false. */
+  readonly readOnly?: boolean;
+  /** Rows waiting for the database beyond which new rows are dropped (counted). Default 10000. */
+  readonly maxQueueRows?: number;
+  /** Rows written per transaction. Default 500. */
+  readonly batchRows?: number;
+  /** Told how many rows were dropped, and why. Default: only counted in {@link PgStore.dropped}. */
+  readonly onDropped?: (rows: number, code: StoreFaultCode) => void;
+  /** Told the newest operation id after each batch committed, by this store or (through LISTEN) any other on the database. Default: nobody. */
+  readonly onStored?: (lastId: number) => void;
+  /** Longest wait for a connection and for one statement, in ms. Default 5000 and 10000. */
+  readonly connectTimeoutMs?: number;
+  readonly queryTimeoutMs?: number;
+  /** First wait before reconnecting, in ms; doubles up to 5 s. Default 250. */
+  readonly reconnectMs?: number;
+}
+
+/** The channel each committed batch is announced on (its payload: the batch's newest id). */
+export const PG_CHANNEL = 'modeltap_operations';
+/** Advisory lock keys (two int4s): migrations, and the writes (ids are taken and committed in one order). */
+const LOCK_SPACE = 0x6d74;
+const MIGRATE_LOCK = 1;
+const WRITE_LOCK = 2;
+const DAY_MS = 86_400_000;
+const MAX_RECONNECT_MS = 5000;
+
+/** int8 (ids, tokens, cost) as numbers: the store's values are all safe integers. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
+};
+
+const noop = (): void => undefined;
+
+const messageOf = (error: unknown): string => {
+  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
+  if (error instanceof Error) return error.message || String((error as { code?: unknown }).code ?? error.name);
+  return String(error);
+};
+
+/**
+ * Whether `error` is PostgreSQL refusing a statement with the connection still sound (a value it
+ * rejects): the batch is lost, the store stays up. Anything else (refused, reset, timed out, a
+ * server shutting down) means the database is unavailable.
+ */
+function isStatementError(error: unknown): boolean {
+  const code = (error as { code?: unknown; severity?: unknown } | null)?.code;
+  return typeof (error as { severity?: unknown } | null)?.severity === 'string' && typeof code === 'string' && !/^(08|57|53)/.test(code);
+}
+
+class NewerSchemaError extends Error {}
+
+/**
+ * modeltap's request store on PostgreSQL (`--store postgres://…`), shared by every replica that
+ * names the same database. Rows are queued ({@link PgStore.enqueue} never waits) and written in
+ * batches, one transaction each, under an advisory lock so that ids are committed in order (the
+ * live feed's cursor never skips a row another replica committed later); each batch is announced
+ * with NOTIFY, and a LISTEN connection of its own tells {@link PgStoreOptions.onStored} of every
+ * replica's batches. A database that is down or slow never reaches the caller: the queue is
+ * bounded, what it cannot take or write is dropped and counted ({@link PgStore.dropped}), one line
+ * is logged when it fails and one when it works again, and it reconnects with backoff.
+ */
+export class PgStore implements StoreQueries {
+  /** The URL without its password. */
+  readonly location: string;
+  written = 0;
+  dropped = 0;
+  /** The id of the last operation this store wrote (0 before the first). */
+  lastId = 0;
+  /** Settles when the first attempt to open (and migrate) the database ended, whether or not it worked. */
+  readonly ready: Promise<void>;
+  readonly #options: PgStoreOptions;
+  readonly #pool: pg.Pool;
+  readonly #config: pg.ClientConfig;
+  #state: 'starting' | 'up' | 'down' | 'closed' = 'starting';
+  /** close() was called: nothing new is taken, what is queued is still written. */
+  #closing = false;
+  #fault: StoreFault = null;
+  #queue: OperationRow[] = [];
+  #flushing: Promise<void> | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #backoffMs: number;
+  #listener: pg.Client | undefined;
+  #listenTimer: NodeJS.Timeout | undefined;
+  #listenBackoffMs: number;
+  #newest = 0;
+
+  constructor(url: string, options: PgStoreOptions = {}) {
+    this.location = redactPostgresUrl(url);
+    this.#options = options;
+    this.#backoffMs = options.reconnectMs ?? 250;
+    this.#listenBackoffMs = this.#backoffMs;
+    this.#config = {
+      connectionString: url,
+      application_name: 'modeltap',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      query_timeout: options.queryTimeoutMs ?? 10_000,
+      keepAlive: true,
+      types: TYPES,
+    };
+    this.#pool = new pg.Pool({ ...this.#config, max: 4, idleTimeoutMillis: 10_000 });
+    // An idle client's error (the server restarted) is the pool's; a checked-out one's, its own listener's.
+    this.#pool.on('error', noop);
+    this.#pool.on('connect', (client) => client.on('error', noop));
+    this.ready = this.#open();
+  }
+
+  get fault(): StoreFault {
+    return this.#fault;
+  }
+
+  /** Whether the database is reachable and at this modeltap's schema. */
+  get open(): boolean {
+    return this.#state === 'up';
+  }
+
+  /** Rows waiting to be written. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues rows to be written; never waits and never throws. Rows the store cannot take now are dropped and counted. */
+  enqueue(rows: readonly OperationRow[]): void {
+    if (rows.length === 0) return;
+    if (this.#options.readOnly === true || this.#closing || this.#state === 'down' || this.#state === 'closed') {
+      this.#drop(rows.length, this.#fault?.code ?? 'store_unavailable');
+      return;
+    }
+    const room = Math.max(0, (this.#options.maxQueueRows ?? 10_000) - this.#queue.length);
+    if (rows.length > room) {
+      this.#drop(rows.length - room, 'store_queue_full');
+      this.#setFault({ code: 'store_queue_full', message: `more than ${this.#options.maxQueueRows ?? 10_000} rows wait for the database` });
+    }
+    for (let i = 0; i < Math.min(room, rows.length); i++) this.#queue.push(rows[i] as OperationRow);
+    this.#kick();
+  }
+
+  /** Resolves when every row queued so far has been written or dropped (bounded by the query timeout). */
+  async drain(): Promise<void> {
+    for (let round = 0; round < 1000 && (this.#flushing !== undefined || (this.#queue.length > 0 && this.#state === 'up')); round++) {
+      this.#kick();
+      await this.#flushing;
+    }
+  }
+
+  /** Deletes what is older than the retention (in rounds of 10,000 rows). Never throws. */
+  async enforceLimits(nowMs: number = Date.now()): Promise<{ readonly deleted: number }> {
+    if (this.#state !== 'up' || this.#options.readOnly === true) return { deleted: 0 };
+    let deleted = 0;
+    try {
+      const before = nowMs - (this.#options.retentionMs ?? 7 * DAY_MS);
+      for (let round = 0; round < 100; round++) {
+        const result = await this.#pool.query('DELETE FROM operations WHERE id IN (SELECT id FROM operations WHERE arrival_ms < $1 ORDER BY id LIMIT 10000)', [before]);
+        deleted += result.rowCount ?? 0;
+        if ((result.rowCount ?? 0) < 10_000) break;
+      }
+      if (deleted > 0) await this.#pool.query('DELETE FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM operations o WHERE o.conversation_id = c.conversation_id)');
+    } catch (error) {
+      this.#failed(error, 'store_write_failed');
+    }
+    return { deleted };
+  }
+
+  /** The newest operation's id, whoever wrote it (the last known one while the database is away). */
+  async newestId(): Promise<number> {
+    try {
+      const row = (await this.#pool.query<{ id: number | null }>('SELECT max(id) AS id FROM operations')).rows[0];
+      this.#newest = Number(row?.id ?? 0);
+    } catch {
+      // the last known
+    }
+    return this.#newest;
+  }
+
+  /** The tables' size in bytes, indexes included (0 while the database is away). */
+  async sizeBytes(): Promise<number> {
+    try {
+      const row = (await this.#pool.query<{ n: string }>("SELECT (pg_total_relation_size('operations') + pg_total_relation_size('events') + pg_total_relation_size('conversations'))::text AS n")).rows[0];
+      return Number(row?.n ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** As the SQLite store's `listOperations`: newest first by `before`, or oldest first from `after`. */
+  async listOperations(filter: OperationFilter = {}): Promise<{ readonly operations: StoredOperation[]; readonly next: number | null }> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, ...values: (string | number)[]): void => {
+      let at = params.length;
+      where.push(clause.replace(/\?/g, () => `$${++at}`));
+      params.push(...values);
+    };
+    if (filter.before !== undefined) add('id < ?', filter.before);
+    if (filter.after !== undefined) add('id > ?', filter.after);
+    if (filter.route !== undefined) add('route = ?', filter.route);
+    if (filter.status !== undefined) add('status = ?', filter.status);
+    if (filter.error === 'any') add('error_type IS NOT NULL');
+    else if (filter.error !== undefined) add('error_type = ?', filter.error);
+    if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
+    if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
+    if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
+    if (filter.replica !== undefined) add('replica = ?', filter.replica);
+    if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
+    if (filter.model !== undefined) add('(request_model = ? OR response_model = ?)', filter.model, filter.model);
+    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
+    const order = filter.after === undefined ? 'DESC' : 'ASC';
+    const rows = (
+      await this.#pool.query<Record<string, unknown>>(
+        `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT $${params.length + 1}`,
+        [...params, limit + 1],
+      )
+    ).rows;
+    const operations = rows.slice(0, limit).map(storedOf);
+    return { operations, next: rows.length > limit ? (operations.at(-1)?.id ?? null) : null };
+  }
+
+  /** One operation with its stored events, or undefined. */
+  async getOperation(id: number): Promise<(StoredOperation & { readonly events: EventRow[] }) | undefined> {
+    const row = (await this.#pool.query<Record<string, unknown>>(`SELECT id, ${COLUMNS.join(', ')} FROM operations WHERE id = $1`, [id])).rows[0];
+    if (row === undefined) return undefined;
+    const events = (await this.#pool.query<{ kind: string; offset_ms: number; bytes: number; ok: boolean }>('SELECT kind, offset_ms, bytes, ok FROM events WHERE operation_id = $1 ORDER BY seq', [id])).rows.map((e) => ({
+      kind: e.kind,
+      offsetMs: e.offset_ms,
+      bytes: e.bytes,
+      ok: e.ok,
+    }));
+    return { ...storedOf(row), events };
+  }
+
+  /** Conversations by their latest operation, newest first (as the SQLite store's). */
+  async listConversations(filter: { readonly before?: number; readonly limit?: number } = {}): Promise<{ readonly conversations: ConversationSummary[]; readonly next: number | null }> {
+    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
+    const params = filter.before === undefined ? [limit + 1] : [filter.before, limit + 1];
+    const rows = (
+      await this.#pool.query<Record<string, unknown>>(
+        `SELECT c.conversation_id, c.last_id, count(*) AS operations, count(*) FILTER (WHERE o.error_type IS NOT NULL) AS errors, min(o.arrival_ms) AS first_arrival_ms,
+           max(o.end_ms) AS last_end_ms, sum(o.duration_ms) AS duration_ms, coalesce(sum(o.input_tokens), 0)::float8 AS input_tokens, coalesce(sum(o.output_tokens), 0)::float8 AS output_tokens,
+           coalesce(sum(o.total_tokens), 0)::float8 AS total_tokens, coalesce(sum(o.cost_picos), 0)::float8 AS cost_picos, count(*) FILTER (WHERE o.cost_picos IS NULL AND o.input_tokens IS NOT NULL) AS unpriced
+         FROM (SELECT conversation_id, last_id FROM conversations ${filter.before === undefined ? '' : 'WHERE last_id < $1'} ORDER BY last_id DESC LIMIT $${params.length}) c
+         JOIN operations o ON o.conversation_id = c.conversation_id
+         GROUP BY c.conversation_id, c.last_id ORDER BY c.last_id DESC`,
+        params,
+      )
+    ).rows;
+    const page = rows.slice(0, limit).map((r) => ({
+      conversationId: r['conversation_id'] as string,
+      operations: Number(r['operations']),
+      errors: Number(r['errors']),
+      firstArrivalMs: r['first_arrival_ms'] as number,
+      lastEndMs: r['last_end_ms'] as number,
+      durationMs: r['duration_ms'] as number,
+      inputTokens: Number(r['input_tokens']),
+      outputTokens: Number(r['output_tokens']),
+      totalTokens: Number(r['total_tokens']),
+      costPicos: Number(r['cost_picos']),
+      unpriced: Number(r['unpriced']),
+      lastId: Number(r['last_id']),
+    }));
+    return { conversations: page, next: rows.length > limit ? (page.at(-1)?.lastId ?? null) : null };
+  }
+
+  /** As the SQLite store's `stats` (the same buckets and percentiles, from at most {@link MAX_STATS_ROWS} operations). */
+  async stats(range: { readonly since: number; readonly until: number; readonly bucketMs: number }): Promise<{ readonly points: StatsPoint[]; readonly truncated: boolean }> {
+    const rows = (
+      await this.#pool.query({
+        text: `SELECT arrival_ms, request_model, error_type, ttfc_ms, duration_ms, input_tokens, output_tokens, cost_picos FROM operations
+               WHERE kind = 'model' AND arrival_ms >= $1 AND arrival_ms < $2 ORDER BY arrival_ms LIMIT $3`,
+        values: [range.since, range.until, MAX_STATS_ROWS + 1],
+        rowMode: 'array',
+      })
+    ).rows as unknown as StatsRow[];
+    return { points: statsPoints(rows, Math.min(rows.length, MAX_STATS_ROWS), range), truncated: rows.length > MAX_STATS_ROWS };
+  }
+
+  /** Writes what is queued (waiting at most about the query timeout), then closes every connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearTimeout(this.#listenTimer);
+    // The flush loop writes while the store is up: it finishes what is queued.
+    if (this.#state === 'up') await this.drain();
+    this.#state = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#listenTimer);
+    if (this.#queue.length > 0) this.#drop(this.#queue.splice(0).length, 'store_unavailable');
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await Promise.allSettled([this.#pool.end(), listener?.end()]);
+  }
+
+  async #open(): Promise<void> {
+    try {
+      if (this.#options.readOnly === true) await this.#checkVersion();
+      else await this.#migrate();
+    } catch (error) {
+      this.#failed(error, 'store_unavailable');
+      return;
+    }
+    if (this.#state !== 'starting' && this.#state !== 'down') return;
+    this.#state = 'up';
+    this.#backoffMs = this.#options.reconnectMs ?? 250;
+    this.#setFault(null);
+    if (this.#options.readOnly !== true) {
+      if (this.#listener === undefined) this.#listen();
+      this.#kick();
+    }
+  }
+
+  async #checkVersion(): Promise<void> {
+    const rows = (await this.#pool.query<{ version: number }>("SELECT version FROM modeltap_schema WHERE to_regclass('modeltap_schema') IS NOT NULL").catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === '42P01') return { rows: [] };
+      throw error;
+    })).rows;
+    const version = rows[0]?.version ?? 0;
+    if (version > PG_SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${PG_SCHEMA_VERSION})`);
+    if (version < PG_SCHEMA_VERSION) throw new Error(`schema version ${version} is older than this modeltap's (${PG_SCHEMA_VERSION}): start modeltap serve --store on it once to migrate it`);
+  }
+
+  /** Brings the schema up to {@link PG_SCHEMA_VERSION} in one transaction, under an advisory lock: replicas starting together migrate once. */
+  async #migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, MIGRATE_LOCK]);
+        await client.query(PG_VERSION_TABLE);
+        const version = (await client.query<{ version: number }>('SELECT version FROM modeltap_schema')).rows[0]?.version ?? 0;
+        if (version > PG_SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${PG_SCHEMA_VERSION})`);
+        for (let v = version; v < PG_SCHEMA_VERSION; v++) for (const statement of PG_MIGRATIONS[v] ?? []) await client.query(statement);
+        if (version < PG_SCHEMA_VERSION) await client.query('INSERT INTO modeltap_schema (version) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET version = excluded.version', [PG_SCHEMA_VERSION]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(noop);
+        throw error;
+      }
+      client.release();
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+  }
+
+  #kick(): void {
+    if (this.#flushing !== undefined || this.#state !== 'up' || this.#queue.length === 0) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+    });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0 && this.#state === 'up') {
+      const batch = this.#queue.splice(0, this.#options.batchRows ?? 500);
+      try {
+        this.lastId = await this.#write(batch);
+        this.written += batch.length;
+        this.#newest = Math.max(this.#newest, this.lastId);
+        if (this.#fault !== null) this.#setFault(null);
+        this.#tell(this.lastId);
+      } catch (error) {
+        this.#drop(batch.length, isStatementError(error) ? 'store_write_failed' : 'store_unavailable');
+        this.#failed(error, 'store_write_failed');
+      }
+    }
+  }
+
+  /** One batch in one transaction; returns its newest id. */
+  async #write(batch: readonly OperationRow[]): Promise<number> {
+    const client = await this.#pool.connect();
+    let failed = false;
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, WRITE_LOCK]);
+        const ids = (await client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('operations', 'id')) AS id FROM generate_series(1, $1::int)", [batch.length])).rows.map((r) => r.id).sort((a, b) => a - b);
+        const columns: unknown[][] = [ids, ...FIELDS.map((f) => batch.map((r) => r[f] ?? null))];
+        await client.query(`INSERT INTO operations (id, ${COLUMNS.join(', ')}) SELECT * FROM unnest($1::int8[], ${FIELDS.map((f, i) => `$${i + 2}::${PG_TYPES[f]}[]`).join(', ')})`, columns);
+        const events: [number[], number[], string[], number[], number[], boolean[]] = [[], [], [], [], [], []];
+        const conversations: [string[], number[]] = [[], []];
+        batch.forEach((row, i) => {
+          const id = ids[i] as number;
+          if (row.conversationId !== null) {
+            conversations[0].push(row.conversationId);
+            conversations[1].push(id);
+          }
+          const n = Math.min(row.events.length, MAX_EVENTS);
+          for (let seq = 0; seq < n; seq++) {
+            const e = row.events[seq] as EventRow;
+            events[0].push(id);
+            events[1].push(seq);
+            events[2].push(e.kind);
+            events[3].push(e.offsetMs);
+            events[4].push(e.bytes);
+            events[5].push(e.ok);
+          }
+        });
+        if (events[0].length > 0) await client.query('INSERT INTO events (operation_id, seq, kind, offset_ms, bytes, ok) SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::float8[], $5::int4[], $6::bool[])', events);
+        if (conversations[0].length > 0) {
+          await client.query(
+            `INSERT INTO conversations (conversation_id, last_id) SELECT c, max(i) FROM unnest($1::text[], $2::int8[]) AS t (c, i) GROUP BY c
+             ON CONFLICT (conversation_id) DO UPDATE SET last_id = GREATEST(conversations.last_id, excluded.last_id)`,
+            conversations,
+          );
+        }
+        const last = ids.at(-1) as number;
+        // Delivered to every listener when the transaction commits, not before.
+        await client.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, String(last)]);
+        await client.query('COMMIT');
+        return last;
+      } catch (error) {
+        failed = !isStatementError(error);
+        await client.query('ROLLBACK').catch(noop);
+        throw error;
+      }
+    } finally {
+      client.release(failed);
+    }
+  }
+
+  /** LISTENs on a connection of its own for as long as the store is open, again after every loss (with backoff). */
+  #listen(): void {
+    if (this.#state === 'closed' || this.#closing) return;
+    const client = new pg.Client(this.#config);
+    this.#listener = client;
+    let lost = false;
+    const retry = (): void => {
+      if (lost) return;
+      lost = true;
+      if (this.#listener === client) this.#listener = undefined;
+      client.end().catch(noop);
+      if (this.#state === 'closed' || this.#closing) return;
+      const wait = this.#listenBackoffMs;
+      this.#listenBackoffMs = Math.min(MAX_RECONNECT_MS, wait * 2);
+      this.#listenTimer = setTimeout(() => this.#listen(), wait);
+      this.#listenTimer.unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (message) => {
+      const id = Number(message.payload);
+      if (Number.isSafeInteger(id)) {
+        this.#newest = Math.max(this.#newest, id);
+        this.#tell(id);
+      }
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${PG_CHANNEL}`))
+      .then(() => {
+        this.#listenBackoffMs = this.#options.reconnectMs ?? 250;
+        // What other replicas committed while nobody listened: the live feed's cursor catches up.
+        void this.newestId().then((id) => this.#tell(id));
+      }, retry);
+  }
+
+  #tell(id: number): void {
+    try {
+      this.#options.onStored?.(id);
+    } catch {
+      // a listener's fault is its own
+    }
+  }
+
+  #drop(rows: number, code: StoreFaultCode): void {
+    this.dropped += rows;
+    this.#options.onDropped?.(rows, code);
+  }
+
+  /** A failure: a statement's costs its batch alone; the database's sets the store down until a reconnect works. */
+  #failed(error: unknown, statementCode: StoreFaultCode): void {
+    if (error instanceof NewerSchemaError) {
+      this.#setFault({ code: 'store_newer_schema', message: error.message });
+    } else if (isStatementError(error) && this.#state === 'up') {
+      this.#setFault({ code: statementCode, message: messageOf(error) });
+      return;
+    } else {
+      this.#setFault({ code: 'store_unavailable', message: messageOf(error) });
+    }
+    if (this.#state === 'closed') return;
+    this.#state = 'down';
+    if (this.#queue.length > 0) this.#drop(this.#queue.splice(0).length, this.#fault?.code ?? 'store_unavailable');
+    if (this.#reconnectTimer !== undefined) return;
+    const wait = this.#backoffMs;
+    this.#backoffMs = Math.min(MAX_RECONNECT_MS, wait * 2);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#open();
+    }, wait);
+    this.#reconnectTimer.unref();
+  }
+
+  #setFault(fault: StoreFault): void {
+    const before = this.#fault;
+    this.#fault = fault;
+    if (fault === null) {
+      if (before !== null) this.#options.log?.(`modeltap: the store ${this.location} works again`);
+    } else if (before?.code !== fault.code) {
+      this.#options.log?.(`modeltap: the store ${this.location} failed (${fault.code}: ${fault.message}); requests are still relayed, their rows are dropped and counted`);
+    }
+  }
+}
+
+function storedOf(r: Record<string, unknown>): StoredOperation {
+  const out: Record<string, unknown> = { id: Number(r['id']) };
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = r[COLUMNS[i] as string] ?? null;
+  return out as unknown as StoredOperation;
+}
