@@ -27,6 +27,18 @@ export interface TestPostgres {
   stop(): void;
 }
 
+/** Runs one SQL statement in the database at `url` (a connection of its own). */
+export async function queryAt<T extends Record<string, unknown> = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** The directory holding initdb and pg_ctl: on PATH, else the newest /usr/lib/postgresql/N/bin. */
 export function postgresBin(): string {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
@@ -83,16 +95,7 @@ export async function startPostgres(database = 'modeltap'): Promise<TestPostgres
     throw error;
   }
   const admin = `postgres://postgres@127.0.0.1:${port}`;
-  const query = async <T extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> => {
-    const client = new pg.Client({ connectionString: url });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const query = queryAt;
   const createDatabase = async (name: string): Promise<string> => {
     await query(`${admin}/postgres`, `CREATE DATABASE ${name}`);
     return `${admin}/${name}`;
