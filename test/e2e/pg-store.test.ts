@@ -8,7 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PG_SCHEMA_VERSION } from '../../src/store/pg-schema.js';
 import { queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { sseEvents, type SseEvents } from '../helpers/sse-events.js';
+import { artifactPath, launchChromium } from '../helpers/browser.js';
 import { stoppedBy, type RunningCli } from './cli.js';
+
+// The page's globals, for the functions that run in it (the test program has no DOM library).
+declare const document: any;
 
 const started = stoppedBy(afterEach);
 let server: TestPostgres;
@@ -98,6 +102,47 @@ describe('modeltap serve --store postgres://', () => {
     const byReplica = (await (await fetch(`${r1.url}/modeltap/api/operations?replica=r3`)).json()) as { operations: LiveOperation[] };
     expect(byReplica.operations.map((o) => o.requestModel)).toEqual(['fetch-2', 'fetch-1', 'fetch-0']);
   });
+
+  it("r1's view in a browser lists r2's and r3's requests, live, with the Replica column and filter", async () => {
+    const url = await server.createDatabase(`fleet${++databases}`);
+    const [r1, r2, r3] = (await replicas(url)) as [RunningCli, RunningCli, RunningCli];
+    const browser = await launchChromium();
+    started.add(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    // One replica's rows alone: a single modeltap's view, no Replica column.
+    expect((await post(r1, 'on-r1')).status).toBe(200);
+    await page.goto(`${r1.url}/`);
+    await page.locator('#status.live').waitFor();
+    await page.locator('table.requests tbody tr').first().waitFor();
+    expect(await page.locator('table.requests th.replica').isVisible()).toBe(false);
+    // Served by the other two while the page is open: they arrive live, and the column appears.
+    expect((await post(r2, 'on-r2')).status).toBe(200);
+    expect((await post(r3, 'on-r3')).status).toBe(200);
+    const rows = async (): Promise<string[][]> =>
+      page.evaluate(() => [...document.querySelectorAll('table.requests tbody tr')].map((r: any) => [r.cells[1].textContent, r.cells[r.cells.length - 1].textContent]));
+    await until(async () => (await rows()).length === 3, 'three rows on the page');
+    expect(await rows()).toEqual([
+      ['on-r3', 'r3'],
+      ['on-r2', 'r2'],
+      ['on-r1', 'r1'],
+    ]);
+    expect(await page.locator('table.requests th.replica').isVisible()).toBe(true);
+    expect(await page.locator('form.filters input[name=replica]').isVisible()).toBe(true);
+    await page.screenshot({ path: artifactPath('view-fleet.png'), fullPage: true });
+    // The replica filter, from a replica cell's link: r2's rows alone, new ones of r3 not shown.
+    await page.locator('table.requests td.replica a', { hasText: 'r2' }).click();
+    await until(async () => JSON.stringify(await rows()) === JSON.stringify([['on-r2', 'r2']]), "r2's rows alone");
+    expect((await post(r3, 'on-r3-again')).status).toBe(200);
+    expect((await post(r2, 'on-r2-again')).status).toBe(200);
+    await until(async () => (await rows()).length === 2, "r2's new row");
+    expect(await rows()).toEqual([
+      ['on-r2-again', 'r2'],
+      ['on-r2', 'r2'],
+    ]);
+    expect(errors).toEqual([]);
+  }, 60_000);
 
   it('the database stopped mid-run: the relays keep serving, drops are counted, writes resume when it is back', async () => {
     const own = await startPostgres('away');
