@@ -36,6 +36,8 @@ export const PG_CHANNEL = 'modeltap_operations';
 const LOCK_SPACE = 0x6d74;
 const MIGRATE_LOCK = 1;
 const WRITE_LOCK = 2;
+/** The write lock's keys, for `pg_advisory_lock(a, b)` (tests hold it to make the database slow). */
+export const PG_WRITE_LOCK = [LOCK_SPACE, WRITE_LOCK] as const;
 const DAY_MS = 86_400_000;
 const MAX_RECONNECT_MS = 5000;
 
@@ -60,6 +62,11 @@ const messageOf = (error: unknown): string => {
 function isStatementError(error: unknown): boolean {
   const code = (error as { code?: unknown; severity?: unknown } | null)?.code;
   return typeof (error as { severity?: unknown } | null)?.severity === 'string' && typeof code === 'string' && !/^(08|57|53)/.test(code);
+}
+
+/** Whether `error` is a statement that took longer than the timeout (cancelled by the server, or given up on by the client). */
+function isTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '57014' || messageOf(error) === 'Query read timeout';
 }
 
 class NewerSchemaError extends Error {}
@@ -108,7 +115,10 @@ export class PgStore implements StoreQueries {
       connectionString: url,
       application_name: 'modeltap',
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      query_timeout: options.queryTimeoutMs ?? 10_000,
+      // The server cancels a slow statement (its locks go with it); the client gives up a little
+      // later on a server that does not answer at all.
+      statement_timeout: options.queryTimeoutMs ?? 10_000,
+      query_timeout: (options.queryTimeoutMs ?? 10_000) + 2000,
       keepAlive: true,
       types: TYPES,
     };
@@ -143,7 +153,7 @@ export class PgStore implements StoreQueries {
     const room = Math.max(0, (this.#options.maxQueueRows ?? 10_000) - this.#queue.length);
     if (rows.length > room) {
       this.#drop(rows.length - room, 'store_queue_full');
-      this.#setFault({ code: 'store_queue_full', message: `more than ${this.#options.maxQueueRows ?? 10_000} rows wait for the database` });
+      if (this.#fault === null) this.#setFault({ code: 'store_queue_full', message: `more than ${this.#options.maxQueueRows ?? 10_000} rows wait for the database` });
     }
     for (let i = 0; i < Math.min(room, rows.length); i++) this.#queue.push(rows[i] as OperationRow);
     this.#kick();
@@ -372,7 +382,7 @@ export class PgStore implements StoreQueries {
         if (this.#fault !== null) this.#setFault(null);
         this.#tell(this.lastId);
       } catch (error) {
-        this.#drop(batch.length, isStatementError(error) ? 'store_write_failed' : 'store_unavailable');
+        this.#drop(batch.length, isTimeout(error) ? 'store_timeout' : isStatementError(error) ? 'store_write_failed' : 'store_unavailable');
         this.#failed(error, 'store_write_failed');
       }
     }
@@ -484,6 +494,10 @@ export class PgStore implements StoreQueries {
   #failed(error: unknown, statementCode: StoreFaultCode): void {
     if (error instanceof NewerSchemaError) {
       this.#setFault({ code: 'store_newer_schema', message: error.message });
+    } else if (isTimeout(error) && this.#state === 'up') {
+      // Slow, not gone: the next batch tries again (while rows wait, the bounded queue drops the rest).
+      this.#setFault({ code: 'store_timeout', message: messageOf(error) });
+      return;
     } else if (isStatementError(error) && this.#state === 'up') {
       this.#setFault({ code: statementCode, message: messageOf(error) });
       return;
@@ -503,12 +517,13 @@ export class PgStore implements StoreQueries {
     this.#reconnectTimer.unref();
   }
 
+  /** One line when the store starts failing, one when it works again: a failure that changes its reason (slow, then down) is not a second outage. */
   #setFault(fault: StoreFault): void {
     const before = this.#fault;
     this.#fault = fault;
     if (fault === null) {
       if (before !== null) this.#options.log?.(`modeltap: the store ${this.location} works again`);
-    } else if (before?.code !== fault.code) {
+    } else if (before === null) {
       this.#options.log?.(`modeltap: the store ${this.location} failed (${fault.code}: ${fault.message}); requests are still relayed, their rows are dropped and counted`);
     }
   }

@@ -28,7 +28,7 @@ export interface StoreOptions {
 export type StoreFault = null | { readonly code: StoreFaultCode; readonly message: string };
 
 /** Stable codes of a store's failures. */
-export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newer_schema' | 'store_full' | 'store_locked' | 'store_write_failed' | 'store_queue_full';
+export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newer_schema' | 'store_full' | 'store_locked' | 'store_write_failed' | 'store_queue_full' | 'store_timeout';
 
 /** What {@link Store.listOperations} filters by; every field optional, all given ones must hold. */
 export interface OperationFilter {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_EVENTS, type OperationRow } from '../../../src/store/operation-row.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_VERSION_TABLE } from '../../../src/store/pg-schema.js';
-import { PgStore, type PgStoreOptions } from '../../../src/store/pg-store.js';
+import { PG_WRITE_LOCK, PgStore, type PgStoreOptions } from '../../../src/store/pg-store.js';
 import { storeApi } from '../../../src/store/store-api.js';
 import { summaryFromPostgres, summaryFromStore } from '../../../src/store/store-summary.js';
 import { Store } from '../../../src/store/store.js';
@@ -255,6 +255,43 @@ describe('the PostgreSQL store', () => {
       expect(await query(db.url, 'SELECT conversation_id FROM conversations')).toEqual([{ conversation_id: 'kept' }]);
       expect(await query(db.url, 'SELECT count(*)::int AS n FROM events')).toEqual([{ n: 2 }]);
     } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('a PostgreSQL store whose database is slow', () => {
+  it('never waits: a write that takes too long is dropped, the queue beyond its bound drops and counts, one line each way', async () => {
+    const db = await database();
+    const { default: pg } = await import('pg');
+    const holder = new pg.Client({ connectionString: db.url });
+    holder.on('error', () => undefined);
+    try {
+      const lines: string[] = [];
+      const drops: [number, string][] = [];
+      const store = await db.open({ log: (l) => lines.push(l), onDropped: (n, code) => drops.push([n, code]), maxQueueRows: 3, batchRows: 1, queryTimeoutMs: 300 });
+      await holder.connect();
+      // Another session holds the write lock: each batch waits for it until its statement times out.
+      await holder.query('SELECT pg_advisory_lock($1, $2)', [...PG_WRITE_LOCK]);
+      // enqueue is synchronous: what the queue cannot hold is dropped and counted before it returns.
+      store.enqueue([row(), row(), row(), row(), row()]);
+      expect(drops).toEqual([[2, 'store_queue_full']]);
+      await until(() => drops.some(([, code]) => code === 'store_timeout'));
+      expect(store.fault?.code).toBe('store_timeout');
+      expect(store.open).toBe(true);
+      await holder.query('SELECT pg_advisory_unlock($1, $2)', [...PG_WRITE_LOCK]);
+      await store.drain();
+      store.enqueue([row({ requestModel: 'after' })]);
+      await store.drain();
+      expect(store.fault).toBeNull();
+      expect((await store.listOperations({ model: 'after' })).operations).toHaveLength(1);
+      expect(store.written + store.dropped).toBe(6);
+      expect(drops.reduce((n, [k]) => n + k, 0)).toBe(store.dropped);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/failed \((store_queue_full|store_timeout): /);
+      expect(lines[1]).toMatch(/works again$/);
+    } finally {
+      await holder.end().catch(() => undefined);
       await db.close();
     }
   });
