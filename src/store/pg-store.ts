@@ -1,10 +1,13 @@
 import pg from 'pg';
-import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
-import { PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_TYPES, PG_VERSION_TABLE } from './pg-schema.js';
+import type { EventRow, OperationRow } from './operation-row.js';
+import { PG_CHANNEL, writeBatch } from './pg-batch.js';
+import { isStatementError, isTimeout, messageOf } from './pg-errors.js';
+import { checkPostgresVersion, migratePostgres, NewerSchemaError } from './pg-migrate.js';
 import { redactPostgresUrl } from './pg-url.js';
 import { COLUMNS, FIELDS, type RowField } from './store-columns.js';
 import type { StoreQueries } from './store-queries.js';
 import { statsPoints, type StatsRow } from './store-stats.js';
+export { PG_CHANNEL, PG_WRITE_LOCK } from './pg-batch.js';
 import { MAX_STATS_ROWS, type ConversationSummary, type OperationFilter, type StatsPoint, type StoredOperation, type StoreFault, type StoreFaultCode } from './store.js';
 
 /** How a {@link PgStore} is opened. */
@@ -30,14 +33,6 @@ export interface PgStoreOptions {
   readonly reconnectMs?: number;
 }
 
-/** The channel each committed batch is announced on (its payload: the batch's newest id). */
-export const PG_CHANNEL = 'modeltap_operations';
-/** Advisory lock keys (two int4s): migrations, and the writes (ids are taken and committed in one order). */
-const LOCK_SPACE = 0x6d74;
-const MIGRATE_LOCK = 1;
-const WRITE_LOCK = 2;
-/** The write lock's keys, for `pg_advisory_lock(a, b)` (tests hold it to make the database slow). */
-export const PG_WRITE_LOCK = [LOCK_SPACE, WRITE_LOCK] as const;
 const DAY_MS = 86_400_000;
 const MAX_RECONNECT_MS = 5000;
 
@@ -47,29 +42,6 @@ const TYPES = {
 };
 
 const noop = (): void => undefined;
-
-const messageOf = (error: unknown): string => {
-  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
-  if (error instanceof Error) return error.message || String((error as { code?: unknown }).code ?? error.name);
-  return String(error);
-};
-
-/**
- * Whether `error` is PostgreSQL refusing a statement with the connection still sound (a value it
- * rejects): the batch is lost, the store stays up. Anything else (refused, reset, timed out, a
- * server shutting down) means the database is unavailable.
- */
-function isStatementError(error: unknown): boolean {
-  const code = (error as { code?: unknown; severity?: unknown } | null)?.code;
-  return typeof (error as { severity?: unknown } | null)?.severity === 'string' && typeof code === 'string' && !/^(08|57|53)/.test(code);
-}
-
-/** Whether `error` is a statement that took longer than the timeout (cancelled by the server, or given up on by the client). */
-function isTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '57014' || messageOf(error) === 'Query read timeout';
-}
-
-class NewerSchemaError extends Error {}
 
 /**
  * modeltap's request store on PostgreSQL (`--store postgres://…`), shared by every replica that
@@ -104,6 +76,7 @@ export class PgStore implements StoreQueries {
   #listener: pg.Client | undefined;
   #listenTimer: NodeJS.Timeout | undefined;
   #listenBackoffMs: number;
+  #listening = false;
   #newest = 0;
 
   constructor(url: string, options: PgStoreOptions = {}) {
@@ -315,8 +288,8 @@ export class PgStore implements StoreQueries {
 
   async #open(): Promise<void> {
     try {
-      if (this.#options.readOnly === true) await this.#checkVersion();
-      else await this.#migrate();
+      if (this.#options.readOnly === true) await checkPostgresVersion(this.#pool);
+      else await migratePostgres(this.#pool);
     } catch (error) {
       this.#failed(error, 'store_unavailable');
       return;
@@ -326,42 +299,12 @@ export class PgStore implements StoreQueries {
     this.#backoffMs = this.#options.reconnectMs ?? 250;
     this.#setFault(null);
     if (this.#options.readOnly !== true) {
-      if (this.#listener === undefined) this.#listen();
-      this.#kick();
-    }
-  }
-
-  async #checkVersion(): Promise<void> {
-    const rows = (await this.#pool.query<{ version: number }>("SELECT version FROM modeltap_schema WHERE to_regclass('modeltap_schema') IS NOT NULL").catch((error: unknown) => {
-      if ((error as { code?: unknown }).code === '42P01') return { rows: [] };
-      throw error;
-    })).rows;
-    const version = rows[0]?.version ?? 0;
-    if (version > PG_SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${PG_SCHEMA_VERSION})`);
-    if (version < PG_SCHEMA_VERSION) throw new Error(`schema version ${version} is older than this modeltap's (${PG_SCHEMA_VERSION}): start modeltap serve --store on it once to migrate it`);
-  }
-
-  /** Brings the schema up to {@link PG_SCHEMA_VERSION} in one transaction, under an advisory lock: replicas starting together migrate once. */
-  async #migrate(): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, MIGRATE_LOCK]);
-        await client.query(PG_VERSION_TABLE);
-        const version = (await client.query<{ version: number }>('SELECT version FROM modeltap_schema')).rows[0]?.version ?? 0;
-        if (version > PG_SCHEMA_VERSION) throw new NewerSchemaError(`schema version ${version} is newer than this modeltap's (${PG_SCHEMA_VERSION})`);
-        for (let v = version; v < PG_SCHEMA_VERSION; v++) for (const statement of PG_MIGRATIONS[v] ?? []) await client.query(statement);
-        if (version < PG_SCHEMA_VERSION) await client.query('INSERT INTO modeltap_schema (version) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET version = excluded.version', [PG_SCHEMA_VERSION]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(noop);
-        throw error;
+      // Started once: it reconnects by itself (with backoff) for as long as the store is open.
+      if (!this.#listening) {
+        this.#listening = true;
+        this.#listen();
       }
-      client.release();
-    } catch (error) {
-      client.release(true);
-      throw error;
+      this.#kick();
     }
   }
 
@@ -376,7 +319,7 @@ export class PgStore implements StoreQueries {
     while (this.#queue.length > 0 && this.#state === 'up') {
       const batch = this.#queue.splice(0, this.#options.batchRows ?? 500);
       try {
-        this.lastId = await this.#write(batch);
+        this.lastId = await writeBatch(this.#pool, batch);
         this.written += batch.length;
         this.#newest = Math.max(this.#newest, this.lastId);
         if (this.#fault !== null) this.#setFault(null);
@@ -385,59 +328,6 @@ export class PgStore implements StoreQueries {
         this.#drop(batch.length, isTimeout(error) ? 'store_timeout' : isStatementError(error) ? 'store_write_failed' : 'store_unavailable');
         this.#failed(error, 'store_write_failed');
       }
-    }
-  }
-
-  /** One batch in one transaction; returns its newest id. */
-  async #write(batch: readonly OperationRow[]): Promise<number> {
-    const client = await this.#pool.connect();
-    let failed = false;
-    try {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, WRITE_LOCK]);
-        const ids = (await client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('operations', 'id')) AS id FROM generate_series(1, $1::int)", [batch.length])).rows.map((r) => r.id).sort((a, b) => a - b);
-        const columns: unknown[][] = [ids, ...FIELDS.map((f) => batch.map((r) => r[f] ?? null))];
-        await client.query(`INSERT INTO operations (id, ${COLUMNS.join(', ')}) SELECT * FROM unnest($1::int8[], ${FIELDS.map((f, i) => `$${i + 2}::${PG_TYPES[f]}[]`).join(', ')})`, columns);
-        const events: [number[], number[], string[], number[], number[], boolean[]] = [[], [], [], [], [], []];
-        const conversations: [string[], number[]] = [[], []];
-        batch.forEach((row, i) => {
-          const id = ids[i] as number;
-          if (row.conversationId !== null) {
-            conversations[0].push(row.conversationId);
-            conversations[1].push(id);
-          }
-          const n = Math.min(row.events.length, MAX_EVENTS);
-          for (let seq = 0; seq < n; seq++) {
-            const e = row.events[seq] as EventRow;
-            events[0].push(id);
-            events[1].push(seq);
-            events[2].push(e.kind);
-            events[3].push(e.offsetMs);
-            events[4].push(e.bytes);
-            events[5].push(e.ok);
-          }
-        });
-        if (events[0].length > 0) await client.query('INSERT INTO events (operation_id, seq, kind, offset_ms, bytes, ok) SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::float8[], $5::int4[], $6::bool[])', events);
-        if (conversations[0].length > 0) {
-          await client.query(
-            `INSERT INTO conversations (conversation_id, last_id) SELECT c, max(i) FROM unnest($1::text[], $2::int8[]) AS t (c, i) GROUP BY c
-             ON CONFLICT (conversation_id) DO UPDATE SET last_id = GREATEST(conversations.last_id, excluded.last_id)`,
-            conversations,
-          );
-        }
-        const last = ids.at(-1) as number;
-        // Delivered to every listener when the transaction commits, not before.
-        await client.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, String(last)]);
-        await client.query('COMMIT');
-        return last;
-      } catch (error) {
-        failed = !isStatementError(error);
-        await client.query('ROLLBACK').catch(noop);
-        throw error;
-      }
-    } finally {
-      client.release(failed);
     }
   }
 
