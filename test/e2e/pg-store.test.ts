@@ -147,7 +147,10 @@ describe('modeltap serve --store postgres://', () => {
   it('the database stopped mid-run: the relays keep serving, drops are counted, writes resume when it is back', async () => {
     const own = await startPostgres('away');
     try {
-      const [a, b] = (await replicas(own.url, ['a', 'b'])) as [RunningCli, RunningCli];
+      // A password in the URL (the test server trusts any): never printed, nor answered by the API.
+      const url = own.url.replace('postgres@', 'postgres:hunter2@');
+      const [a, b] = (await replicas(url, ['a', 'b'])) as [RunningCli, RunningCli];
+      expect((await storeInfo(a)).location).toBe(own.url.replace('postgres@', 'postgres:***@'));
       expect((await post(a, 'before')).status).toBe(200);
       await until(async () => (await own.query("SELECT 1 FROM operations WHERE request_model = 'before'")).length === 1, 'the first row written');
       own.stopServer();
@@ -175,6 +178,8 @@ describe('modeltap serve --store postgres://', () => {
         { request_model: 'after-b', replica: 'b' },
       ]);
       for (const cli of [a, b]) expect(cli.stderr().match(/works again/g)).toHaveLength(1);
+      for (const cli of [a, b]) expect(cli.stderr()).not.toContain('hunter2');
+      expect(a.stderr()).toContain('postgres:***@');
       for (const cli of [a, b]) expect(await cli.stop('SIGTERM')).toBe(0);
     } finally {
       own.stop();
