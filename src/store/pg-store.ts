@@ -56,7 +56,9 @@ const noop = (): void => undefined;
 export class PgStore implements StoreQueries {
   /** The URL without its password. */
   readonly location: string;
+  /** Rows this store wrote since it opened. */
   written = 0;
+  /** Rows this store dropped (database away or slow, queue full, a batch refused); each also told to `onDropped`. */
   dropped = 0;
   /** The id of the last operation this store wrote (0 before the first). */
   lastId = 0;
@@ -102,6 +104,7 @@ export class PgStore implements StoreQueries {
     this.ready = this.#open();
   }
 
+  /** Why the store is failing, or null. */
   get fault(): StoreFault {
     return this.#fault;
   }
