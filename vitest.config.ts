@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 const TELEMETRY_TESTS = [
   'test/integration/telemetry/*.test.ts',
   'test/integration/proxy/{websocket,websocket-lanes,websocket-faults,fault-matrix,throwing-telemetry,bad-input,body-release,overhead}.test.ts',
-  'test/e2e/{telemetry,clients,openai-lanes,openai-sdk,dashboards,websocket,store,view}.test.ts',
+  'test/e2e/{telemetry,clients,openai-lanes,openai-sdk,dashboards,websocket,store,pg-store,view}.test.ts',
 ];
 
 export default defineConfig({

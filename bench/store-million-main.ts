@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     fill(path, rows);
     process.stdout.write(`filled ${rows.toLocaleString('en-US')} operations in ${((performance.now() - started) / 1000).toFixed(1)} s (node ${process.version})\n\n| query | median ms | status |\n|---|---:|---:|\n`);
     const store = new Store(path, { readOnly: true });
-    for (const r of timeQueries(store)) process.stdout.write(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.status} |\n`);
+    for (const r of await timeQueries(store)) process.stdout.write(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.status} |\n`);
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,8 @@ import { startMetricsServer, type MetricsServer } from '../proxy/metrics-server.
 import { EventLoopDelay } from '../proxy/event-loop-delay.js';
 import { helpText, parseFlags, UsageError, type FlagDef } from './flags.js';
 import { storeApi } from '../store/store-api.js';
-import { storeConfigFromFlags } from './store-config.js';
+import { replicaFromFlags, storeConfigFromFlags } from './store-config.js';
+import { isPostgresUrl, redactPostgresUrl } from '../store/pg-url.js';
 import { pricesFromFlag } from './prices-flag.js';
 import { telemetryConfigFromEnv } from './telemetry-config.js';
 
@@ -40,9 +41,10 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'metrics-port', env: 'MODELTAP_METRICS_PORT', kind: 'integer', value: 'N', help: "Serve /metrics on this port instead of the proxy's.", defaultText: "the proxy's port" },
   { name: 'event-loop-stats', env: 'MODELTAP_EVENT_LOOP_STATS', kind: 'boolean', help: "Measure the event loop's delay (10 ms resolution) and serve it at GET /modeltap/event-loop (?reset=1 starts a new window); for benchmarks.", defaultText: 'off' },
   { name: 'telemetry-thread', env: 'MODELTAP_TELEMETRY_THREAD', kind: 'string', value: 'on|off', help: 'Build and export spans and metrics in a telemetry thread of their own (on), or on the relay\'s thread (off: for debugging and comparison).', defaultText: 'on' },
-  { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off', help: 'Keep every request in a SQLite database for the live view (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600; in memory without either), written by the telemetry thread.', defaultText: 'default' },
+  { name: 'store', env: 'MODELTAP_STORE', kind: 'string', value: 'PATH|default|memory|off|URL', help: 'Keep every request in a SQLite database for the live view (default: $XDG_STATE_HOME/modeltap/modeltap.db or ~/.local/state/modeltap/modeltap.db, mode 0600; in memory without either), or in PostgreSQL shared by every replica (postgres://USER:PASSWORD@HOST:PORT/DB; the view shows the whole fleet), written by the telemetry thread.', defaultText: 'default' },
+  { name: 'replica', env: 'MODELTAP_REPLICA', kind: 'string', value: 'NAME', help: "This replica's name on every request it stores (the view's Replica column and filter); in Kubernetes the host name is the pod's.", defaultText: 'the host name' },
   { name: 'retention', env: 'MODELTAP_RETENTION', kind: 'string', value: 'DURATION', help: 'How long the store keeps a request (7d, 12h, 30m, 90s).', defaultText: '7d' },
-  { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted.", defaultText: '512' },
+  { name: 'store-max-mb', env: 'MODELTAP_STORE_MAX_MB', kind: 'integer', value: 'N', min: 1, help: "The store's size beyond which its oldest requests are deleted (SQLite only: a PostgreSQL database's size is left to its operator).", defaultText: '512' },
   { name: 'prices', env: 'MODELTAP_PRICES', kind: 'string', value: 'FILE', help: 'Prices over the shipped table: a JSON object from model name to {"input", "cached_input", "output"} in USD per million tokens.', defaultText: 'prices/openai.json' },
   { name: 'trace-url', env: 'MODELTAP_TRACE_URL', kind: 'string', value: 'TEMPLATE', help: "The live view links each request's trace here, {trace_id} replaced by its id (e.g. a Grafana Explore URL over Tempo)." },
   { name: 'trace-detail', env: 'MODELTAP_TRACE_DETAIL', kind: 'string', value: 'LEVEL', help: 'SSE polls and WebSocket frames on spans: milestones, events, spans or none.', defaultText: 'milestones' },
@@ -104,7 +106,8 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   const values = parseFlags(argv, SERVE_FLAGS, env);
   const upstreamFlag = (values['upstream'] as string | undefined) ?? DEFAULT_BASE_URL;
   const auth = credentials(values, env);
-  const store = storeConfigFromFlags(values, env);
+  const flagStore = storeConfigFromFlags(values, env);
+  const store = flagStore === undefined ? undefined : { ...flagStore, replica: replicaFromFlags(values) };
   if (store !== undefined && values['store'] !== undefined && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') log('modeltap: --store is written by the telemetry pipeline, which OTEL_SDK_DISABLED=true turns off: nothing is stored');
   const prices = pricesFromFlag(values['prices'] as string | undefined);
   const telemetryConfig = {
@@ -215,7 +218,7 @@ export async function serveCommand(argv: readonly string[], env: Readonly<Record
   if (pidFile !== undefined) writePidFile(pidFile);
   if (values['max-conversations'] !== undefined) log('--max-conversations is deprecated and ignored: modeltap keeps no per-conversation client state');
   log(`modeltap listening on ${proxy.url} (upstream ${sim ? `sim at ${upstream}` : upstream})`);
-  const kept = store === undefined || runtime.storeApi === undefined ? 'the request store is off, so it shows nothing' : store.location === ':memory:' ? 'requests kept in memory for this run' : `requests kept in ${store.location}`;
+  const kept = store === undefined || runtime.storeApi === undefined ? 'the request store is off, so it shows nothing' : store.location === ':memory:' ? 'requests kept in memory for this run' : `requests kept in ${isPostgresUrl(store.location) ? `${redactPostgresUrl(store.location)}, shared by every replica; this one is ${store.replica}` : store.location}`;
   log(`modeltap live view: ${proxy.url}/${values['access-key'] === undefined ? '' : '?key=…'} (${kept})`);
   await stopped;
   eventLoopDelay?.stop();

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { StoreConfig } from '../store/store-writer.js';
 import { UsageError } from './flags.js';
@@ -32,10 +33,18 @@ export function storeConfigFromFlags(values: Readonly<Record<string, unknown>>, 
   const given = values['store'] as string | undefined;
   const store = given ?? 'default';
   if (store === 'off') return undefined;
-  if (store === '') throw new UsageError('--store needs PATH, default, memory or off');
+  if (store === '') throw new UsageError('--store needs PATH, default, memory, off or a postgres:// URL');
   const homeless = given === undefined && !env['XDG_STATE_HOME'] && !env['HOME'];
   const location = store === 'memory' || homeless ? ':memory:' : store === 'default' ? defaultStorePath(env) : store;
   const retention = values['retention'] as string | undefined;
   const maxMb = (values['store-max-mb'] as number | undefined) ?? 512;
   return { location, retentionMs: retention === undefined ? 7 * UNITS['d']! : parseDuration(retention, 'retention'), maxBytes: maxMb * 1024 * 1024 };
+}
+
+/** This replica's name (`--replica`): default the host name, which Kubernetes makes the pod's name. */
+export function replicaFromFlags(values: Readonly<Record<string, unknown>>): string {
+  const given = values['replica'] as string | undefined;
+  const name = (given ?? hostname()).trim();
+  if (name === '' || name.length > 200) throw new UsageError(`--replica must be a name of 1 to 200 characters, not '${given ?? ''}'`);
+  return name;
 }

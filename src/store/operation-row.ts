@@ -50,6 +50,8 @@ export interface OperationRow {
   readonly events: readonly EventRow[];
   /** Prompts and outputs as JSON, only with content capture on. */
   readonly content: string | null;
+  /** The modeltap replica that served it (`--replica`, default the host name); null in rows written before replicas were recorded. */
+  readonly replica: string | null;
 }
 
 /** One SSE event or WebSocket frame of an operation. */

@@ -96,13 +96,15 @@ export class RowBuilder {
   readonly #timeOrigin: number;
   readonly #capture: boolean;
   readonly #prices: PriceTable | undefined;
+  readonly #replica: string | null;
   readonly #requests = new Map<number, Pending>();
   readonly #turns = new Map<number, Pending>();
   /** A request's open turns: a frame is the turn's when only one is open. */
   readonly #turnsOf = new Map<number, Set<number>>();
 
-  /** `timeOrigin`: the relay thread's `performance.timeOrigin` (the facts' clock starts there). */
-  constructor(timeOrigin: number, captureContent: boolean, prices?: PriceTable) {
+  /** `timeOrigin`: the relay thread's `performance.timeOrigin` (the facts' clock starts there); `replica` goes on every row (default null). */
+  constructor(timeOrigin: number, captureContent: boolean, prices?: PriceTable, replica: string | null = null) {
+    this.#replica = replica;
     this.#timeOrigin = timeOrigin;
     this.#capture = captureContent;
     this.#prices = prices;
@@ -272,6 +274,7 @@ export class RowBuilder {
       eventCount: p.eventCount,
       events: p.events,
       content: this.#capture && op !== undefined ? contentOf(op, c) : null,
+      replica: this.#replica,
     };
   }
 }

@@ -1,4 +1,5 @@
-import type { OperationFilter, Store } from './store.js';
+import type { OperationFilter } from './store.js';
+import type { StoreQueries } from './store-queries.js';
 
 /** An answer of the store's JSON API: its status and body (errors OpenAI-shaped). */
 export interface StoreApiAnswer {
@@ -52,28 +53,29 @@ function filterOf(query: URLSearchParams): OperationFilter {
   set('since', time(query, 'since'));
   set('until', time(query, 'until'));
   set('search', query.get('q'));
+  set('replica', query.get('replica'));
   return out as OperationFilter;
 }
 
 /**
  * The store's JSON API under `/modeltap/api/` (`path` is what follows it, `query` the query string):
  * `operations` (filters `model`, `route`, `status`, `error` (a type or `any`), `conversation`,
- * `since`, `until`, `q` (an id); pages by `before` and `limit`, newest first, or from `after`, oldest first), `operations/ID` (with its events),
+ * `since`, `until`, `q` (an id), `replica`; pages by `before` and `limit`, newest first, or from `after`, oldest first), `operations/ID` (with its events),
  * `conversations`, `conversations/ID` (its operations, newest first), `stats` (`since`, `until`,
  * `bucket_ms`: per bucket and model, requests, errors, latency percentiles, tokens) and `store`.
  */
-export function storeApi(store: Store | undefined, path: string, query: string): StoreApiAnswer {
+export async function storeApi(store: StoreQueries | undefined, path: string, query: string): Promise<StoreApiAnswer> {
   if (store === undefined) return error(404, 'store_off', 'the request store is off: start modeltap serve with --store PATH, default or memory');
   const params = new URLSearchParams(query);
   const parts = path.split('/').filter((p) => p !== '');
   try {
     if (parts.length === 1 && parts[0] === 'store') {
-      return { status: 200, body: { location: store.location, open: store.open, fault: store.fault, written: store.written, dropped: store.dropped, sizeBytes: store.sizeBytes(), newestId: store.newestId() } };
+      return { status: 200, body: { location: store.location, open: store.open, fault: store.fault, written: store.written, dropped: store.dropped, sizeBytes: await store.sizeBytes(), newestId: await store.newestId() } };
     }
-    if (parts[0] === 'operations' && parts.length === 1) return { status: 200, body: store.listOperations(filterOf(params)) };
+    if (parts[0] === 'operations' && parts.length === 1) return { status: 200, body: await store.listOperations(filterOf(params)) };
     if (parts[0] === 'operations' && parts.length === 2) {
       const id = Number(parts[1]);
-      const op = Number.isSafeInteger(id) ? store.getOperation(id) : undefined;
+      const op = Number.isSafeInteger(id) ? await store.getOperation(id) : undefined;
       return op === undefined ? error(404, 'not_found', `no operation ${parts[1]}`) : { status: 200, body: op };
     }
     if (parts.length === 1 && parts[0] === 'stats') {
@@ -83,15 +85,15 @@ export function storeApi(store: Store | undefined, path: string, query: string):
       if (bucketMs < 1000) throw new BadParameter("'bucket_ms' must be at least 1000");
       if (until <= since) throw new BadParameter("'until' must be after 'since'");
       if ((until - since) / bucketMs > 10_000) throw new BadParameter('at most 10000 buckets: give a larger bucket_ms or a shorter range');
-      return { status: 200, body: { since, until, bucketMs, ...store.stats({ since, until, bucketMs }) } };
+      return { status: 200, body: { since, until, bucketMs, ...(await store.stats({ since, until, bucketMs })) } };
     }
     if (parts[0] === 'conversations' && parts.length === 1) {
       const before = integer(params, 'before');
       const limit = integer(params, 'limit');
-      return { status: 200, body: store.listConversations({ ...(before === undefined ? {} : { before }), ...(limit === undefined ? {} : { limit }) }) };
+      return { status: 200, body: await store.listConversations({ ...(before === undefined ? {} : { before }), ...(limit === undefined ? {} : { limit }) }) };
     }
     if (parts[0] === 'conversations' && parts.length === 2) {
-      return { status: 200, body: store.listOperations({ ...filterOf(params), conversation: decodeURIComponent(parts[1] as string) }) };
+      return { status: 200, body: await store.listOperations({ ...filterOf(params), conversation: decodeURIComponent(parts[1] as string) }) };
     }
   } catch (e) {
     if (e instanceof BadParameter) return error(400, 'invalid_parameter', e.message);

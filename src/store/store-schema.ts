@@ -5,7 +5,7 @@
  */
 
 /** The schema version this modeltap writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** One migration: statements run in one transaction, then `user_version` is set. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -90,5 +90,10 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     // What each operation cost, in pico-USD (issue 21); null where it is unknown, rows of older versions included.
     'ALTER TABLE operations ADD COLUMN cost_picos INTEGER',
+  ],
+  [
+    // The replica (`--replica`) that served each operation (issue 22); null in older rows.
+    'ALTER TABLE operations ADD COLUMN replica TEXT',
+    'CREATE INDEX operations_replica ON operations (replica, id) WHERE replica IS NOT NULL',
   ],
 ];

@@ -1,45 +1,89 @@
 import { SummaryRecorder, type RunSummary } from '../summary/summary-recorder.js';
-import { Store } from './store.js';
+import { PgStore } from './pg-store.js';
+import { redactPostgresUrl } from './pg-url.js';
+import { Store, type StoredOperation } from './store.js';
+
+/** What a summary is built from so far: the recorder, and the span from the first arrival to the last end. */
+interface Summing {
+  readonly recorder: SummaryRecorder;
+  first: number;
+  last: number;
+}
+
+const summing = (): Summing => ({ recorder: new SummaryRecorder('proxy'), first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY });
 
 /**
- * The run summary of what a store holds (`modeltap report --from PATH`): its model operations
- * recorded as the proxy records them (time to first chunk from arrival to the first bytes written
- * to the caller, errors as the error type or the status), over the span from the first arrival to
- * the last end. Throws with the store's fault when it cannot be read.
+ * Records one page of stored operations: the model operations as the proxy records them (time to
+ * first chunk from arrival to the first bytes written to the caller, errors as the error type or
+ * the status).
+ */
+function record(s: Summing, operations: readonly StoredOperation[]): void {
+  for (const op of operations) {
+    if (op.kind !== 'model') continue;
+    s.first = Math.min(s.first, op.arrivalMs);
+    s.last = Math.max(s.last, op.endMs);
+    s.recorder.record({
+      route: op.route ?? op.path,
+      model: op.requestModel ?? undefined,
+      transport: op.transport ?? 'http',
+      requestKind: op.requestKind ?? undefined,
+      error: op.errorType ?? (op.status !== null && op.status >= 400 ? String(op.status) : undefined),
+      ttfcMs: op.firstWriteMs === null ? undefined : op.firstWriteMs - op.arrivalMs,
+      durationMs: op.durationMs,
+      overheadMs: op.overheadMs ?? undefined,
+      tokens: op.inputTokens === null ? undefined : { input: op.inputTokens, output: op.outputTokens ?? 0, cached: op.cachedInputTokens ?? 0 },
+      // Costed when it was written, at the prices the proxy ran with.
+      costPicos: op.costPicos ?? undefined,
+    });
+  }
+}
+
+/** The summary over the span from the first arrival to the last end. */
+function summaryOf(s: Summing): RunSummary {
+  const summary = s.recorder.summary();
+  return Number.isFinite(s.first) ? { ...summary, startedAt: new Date(s.first).toISOString(), endedAt: new Date(s.last).toISOString() } : summary;
+}
+
+/**
+ * The run summary of what a SQLite store holds (`modeltap report --from PATH`); see
+ * {@link record}. Throws with the store's fault when it cannot be read.
  */
 export function summaryFromStore(path: string): RunSummary {
   const store = new Store(path, { readOnly: true });
   try {
     if (store.fault !== null) throw new Error(`cannot read the store ${path}: ${store.fault.message}`);
-    const recorder = new SummaryRecorder('proxy');
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
+    const s = summing();
     for (let after = 0; ; ) {
       const page = store.listOperations({ after, limit: 500 });
-      for (const op of page.operations) {
-        if (op.kind !== 'model') continue;
-        first = Math.min(first, op.arrivalMs);
-        last = Math.max(last, op.endMs);
-        recorder.record({
-          route: op.route ?? op.path,
-          model: op.requestModel ?? undefined,
-          transport: op.transport ?? 'http',
-          requestKind: op.requestKind ?? undefined,
-          error: op.errorType ?? (op.status !== null && op.status >= 400 ? String(op.status) : undefined),
-          ttfcMs: op.firstWriteMs === null ? undefined : op.firstWriteMs - op.arrivalMs,
-          durationMs: op.durationMs,
-          overheadMs: op.overheadMs ?? undefined,
-          tokens: op.inputTokens === null ? undefined : { input: op.inputTokens, output: op.outputTokens ?? 0, cached: op.cachedInputTokens ?? 0 },
-          // Costed when it was written, at the prices the proxy ran with.
-          costPicos: op.costPicos ?? undefined,
-        });
-      }
+      record(s, page.operations);
       if (page.next === null) break;
       after = page.next;
     }
-    const summary = recorder.summary();
-    return Number.isFinite(first) ? { ...summary, startedAt: new Date(first).toISOString(), endedAt: new Date(last).toISOString() } : summary;
+    return summaryOf(s);
   } finally {
     store.close();
+  }
+}
+
+/**
+ * The run summary of what a PostgreSQL store holds (`modeltap report --from postgres://…`), read
+ * only (no migration, no writes); see {@link record}. Rejects with the store's fault when it
+ * cannot be read (unreachable, or at another schema version).
+ */
+export async function summaryFromPostgres(url: string): Promise<RunSummary> {
+  const store = new PgStore(url, { readOnly: true, reconnectMs: 60_000 });
+  try {
+    await store.ready;
+    if (store.fault !== null) throw new Error(`cannot read the store ${redactPostgresUrl(url)}: ${store.fault.message}`);
+    const s = summing();
+    for (let after = 0; ; ) {
+      const page = await store.listOperations({ after, limit: 500 });
+      record(s, page.operations);
+      if (page.next === null) break;
+      after = page.next;
+    }
+    return summaryOf(s);
+  } finally {
+    await store.close();
   }
 }

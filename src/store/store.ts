@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-schema.js';
+import { COLUMNS, FIELDS, type RowField } from './store-columns.js';
+import { statsPoints, type StatsRow } from './store-stats.js';
 
 /** Where the store lives: a file, or `:memory:` (kept only while the process runs). */
 export type StoreLocation = string;
@@ -26,7 +28,7 @@ export interface StoreOptions {
 export type StoreFault = null | { readonly code: StoreFaultCode; readonly message: string };
 
 /** Stable codes of a store's failures. */
-export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newer_schema' | 'store_full' | 'store_locked' | 'store_write_failed';
+export type StoreFaultCode = 'store_unavailable' | 'store_corrupt' | 'store_newer_schema' | 'store_full' | 'store_locked' | 'store_write_failed' | 'store_queue_full' | 'store_timeout';
 
 /** What {@link Store.listOperations} filters by; every field optional, all given ones must hold. */
 export interface OperationFilter {
@@ -48,6 +50,8 @@ export interface OperationFilter {
   readonly until?: number;
   /** A response, trace, conversation or turn id, matched exactly. */
   readonly search?: string;
+  /** The replica that served it (`--replica`). */
+  readonly replica?: string;
 }
 
 /** A stored operation as read back: its row id beside the row. */
@@ -90,63 +94,7 @@ export interface StatsPoint {
 /** At most this many operations are read for one {@link Store.stats} answer (it says when it stopped short). */
 export const MAX_STATS_ROWS = 200_000;
 
-/** Nearest-rank percentiles of `values` (sorted here). */
-function percentiles(values: number[]): { p50: number | null; p95: number | null; p99: number | null } {
-  if (values.length === 0) return { p50: null, p95: null, p99: null };
-  values.sort((a, b) => a - b);
-  const at = (p: number): number => values[Math.max(0, Math.ceil(p * values.length) - 1)] as number;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
-}
-
 const DAY_MS = 86_400_000;
-/** An operation's fields as stored, one column each (`snake_case` of the field); `events` has its own table. */
-type RowField = Exclude<keyof OperationRow, 'events'>;
-const FIELDS = [
-  'kind',
-  'arrivalMs',
-  'sentMs',
-  'headMs',
-  'firstEventMs',
-  'endMs',
-  'method',
-  'route',
-  'path',
-  'transport',
-  'api',
-  'stream',
-  'requestModel',
-  'responseModel',
-  'status',
-  'errorType',
-  'retries',
-  'authRecoveries',
-  'ttfcMs',
-  'durationMs',
-  'overheadMs',
-  'upstreamMs',
-  'inputTokens',
-  'cachedInputTokens',
-  'outputTokens',
-  'reasoningTokens',
-  'totalTokens',
-  'responseId',
-  'serviceTier',
-  'conversationId',
-  'turnId',
-  'requestKind',
-  'originator',
-  'traceId',
-  'spanId',
-  'eventCount',
-  'content',
-  'firstWriteMs',
-  'costPicos',
-] as const satisfies readonly RowField[];
-// Every field of OperationRow has a column: a field added to the row and not here fails to compile.
-const EVERY_FIELD: Exclude<RowField, (typeof FIELDS)[number]> extends never ? true : never = true;
-void EVERY_FIELD;
-const COLUMNS = FIELDS.map((f) => f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
-
 /** SQLite's primary result codes the store tells apart (the low byte of an extended code). */
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
@@ -324,6 +272,7 @@ export class Store {
     if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
     if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
     if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
+    if (filter.replica !== undefined) add('replica = ?', filter.replica);
     if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
     const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
     const order = filter.after === undefined ? 'DESC' : 'ASC';
@@ -405,35 +354,9 @@ export class Store {
     );
     // Rows as arrays: a third of the time of an object per row (200,000 rows: 150 ms against 400).
     statement.setReturnArrays(true);
-    const rows = statement.all(range.since, range.until, MAX_STATS_ROWS + 1) as unknown as [number, string | null, string | null, number | null, number, number | null, number | null, number | null][];
+    const rows = statement.all(range.since, range.until, MAX_STATS_ROWS + 1) as unknown as StatsRow[];
     const truncated = rows.length > MAX_STATS_ROWS;
-    const buckets = new Map<string, { t: number; model: string | null; requests: number; errors: number; ttfc: number[]; duration: number[]; input: number; output: number; cost: number }>();
-    const n = Math.min(rows.length, MAX_STATS_ROWS);
-    for (let r = 0; r < n; r++) {
-      const [arrival, model, errorType, ttfc, duration, input, output, cost] = rows[r] as (typeof rows)[number];
-      const t = range.since + Math.floor((arrival - range.since) / range.bucketMs) * range.bucketMs;
-      const key = `${t} ${model ?? ''}`;
-      let b = buckets.get(key);
-      if (b === undefined) buckets.set(key, (b = { t, model, requests: 0, errors: 0, ttfc: [], duration: [], input: 0, output: 0, cost: 0 }));
-      b.requests++;
-      if (errorType !== null) b.errors++;
-      if (ttfc !== null) b.ttfc.push(ttfc);
-      b.duration.push(duration);
-      b.input += Number(input ?? 0);
-      b.output += Number(output ?? 0);
-      b.cost += Number(cost ?? 0);
-    }
-    const points = [...buckets.values()].map((b) => ({
-      t: b.t,
-      model: b.model,
-      requests: b.requests,
-      errors: b.errors,
-      ttfcMs: percentiles(b.ttfc),
-      durationMs: percentiles(b.duration),
-      inputTokens: b.input,
-      outputTokens: b.output,
-      costPicos: b.cost,
-    }));
+    const points = statsPoints(rows, Math.min(rows.length, MAX_STATS_ROWS), range);
     return { points, truncated };
   }
 

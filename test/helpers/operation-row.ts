@@ -50,6 +50,7 @@ export function row(over: Partial<OperationRow> = {}): OperationRow {
       { kind: 'response.completed', offsetMs: 119.2, bytes: 400, ok: true },
     ],
     content: null,
+    replica: null,
     ...over,
   };
 }

@@ -41,6 +41,8 @@ export interface Operation {
   readonly spanId: string | null;
   readonly eventCount: number;
   readonly content: string | null;
+  /** The modeltap replica that served it (`--replica`); null in rows stored before replicas were. */
+  readonly replica: string | null;
 }
 
 /** One SSE event or WebSocket frame: its type, milliseconds after the upstream send, size, success. */

@@ -1,7 +1,7 @@
 import type { Operation } from './api.js';
 
 /** The filters, as the hash's query names them (the API's names). */
-export const FILTERS = ['model', 'route', 'status', 'error', 'conversation', 'since', 'until', 'q'] as const;
+export const FILTERS = ['model', 'route', 'status', 'error', 'conversation', 'since', 'until', 'q', 'replica'] as const;
 export type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 /** Whether an operation passes the filters, as the API's `operations` query decides it. */
@@ -13,6 +13,7 @@ export function matches(op: Operation, f: Filters): boolean {
   if (f.conversation !== undefined && op.conversationId !== f.conversation) return false;
   if (f.since !== undefined && op.arrivalMs < toMs(f.since)) return false;
   if (f.until !== undefined && op.arrivalMs >= toMs(f.until)) return false;
+  if (f.replica !== undefined && op.replica !== f.replica) return false;
   if (f.q !== undefined && ![op.responseId, op.traceId, op.conversationId, op.turnId].includes(f.q)) return false;
   return true;
 }

@@ -126,6 +126,7 @@ export function requestPage(root: HTMLElement, ctx: PageContext): Page {
               ['Turn', op.turnId],
               ['Request kind', op.requestKind],
               ['Originator', op.originator],
+              ['Replica', op.replica === null ? null : h('a', { href: `#/requests?replica=${encodeURIComponent(op.replica)}` }, op.replica)],
               ['Trace', trace],
               ['Span', op.spanId],
             ]),

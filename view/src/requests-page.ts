@@ -42,6 +42,7 @@ function row(op: Operation): HTMLTableRowElement {
     h('td', { class: 'num' }, tokens(op)),
     h('td', { class: 'num cost' }, op.inputTokens === null ? '–' : usd(op.costPicos)),
     h('td', {}, op.conversationId === null ? '–' : h('a', { href: `#/conversations/${encodeURIComponent(op.conversationId)}`, title: op.conversationId, on: { click: (e) => e.stopPropagation() } }, shortId(op.conversationId))),
+    h('td', { class: 'replica' }, op.replica === null ? '–' : h('a', { href: `#/requests?replica=${encodeURIComponent(op.replica)}`, on: { click: (e) => e.stopPropagation() } }, op.replica)),
   );
 }
 
@@ -61,6 +62,19 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
 
   const input = (name: keyof Filters, placeholder: string, type = 'text'): HTMLInputElement =>
     h('input', { name, placeholder, type, value: type === 'datetime-local' ? localInput(filters[name]) : (filters[name] ?? ''), step: type === 'datetime-local' ? 1 : undefined });
+  const replicaInput = input('replica', 'replica');
+  // The Replica column and filter appear once the rows name more than one replica (a fleet on a
+  // shared PostgreSQL store), or a replica filter is set: a single modeltap's view stays as it was.
+  const replicas = new Set<string>();
+  const table = h('table', { class: 'requests' });
+  function fleet(ops: readonly Operation[]): void {
+    for (const op of ops) if (op.replica !== null) replicas.add(op.replica);
+    const shown = replicas.size > 1 || filters.replica !== undefined;
+    table.classList.toggle('fleet', shown);
+    replicaInput.hidden = !shown;
+  }
+  table.append(h('thead', {}, h('tr', {}, ...['Arrival', 'Model', 'Route', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in → out', 'Cost', 'Conversation'].map((t) => h('th', {}, t)), h('th', { class: 'replica' }, 'Replica'))), body);
+  fleet([]);
   const form = h(
     'form',
     { class: 'filters', on: { submit: (e) => apply(e) } },
@@ -72,6 +86,7 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
     h('label', {}, 'from ', input('since', 'since', 'datetime-local')),
     h('label', {}, 'to ', input('until', 'until', 'datetime-local')),
     input('q', 'search ids (response, trace, turn, conversation)'),
+    replicaInput,
     h('button', { type: 'submit' }, 'Filter'),
     h('a', { href: '#/requests', class: 'clear' }, 'Clear'),
   );
@@ -90,6 +105,7 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
 
   function add(ops: readonly Operation[]): void {
     // Newest first: each newer operation goes on top.
+    fleet(ops);
     for (const op of ops) if (matches(op, filters)) body.prepend(row(op));
     while (body.rows.length > MAX_ROWS) body.lastElementChild?.remove();
     const last = body.lastElementChild as HTMLElement | null;
@@ -107,6 +123,7 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
   async function load(before: number | undefined): Promise<void> {
     try {
       const page = await api<{ operations: Operation[]; next: number | null }>('operations', { ...filters, before, limit: PAGE });
+      fleet(page.operations);
       for (const op of page.operations) body.append(row(op));
       oldest = page.next;
       more.hidden = page.next === null;
@@ -124,12 +141,7 @@ export function requestsPage(root: HTMLElement, ctx: PageContext): Page {
     root,
     h('h1', {}, 'Requests'),
     form,
-    h(
-      'table',
-      { class: 'requests' },
-      h('thead', {}, h('tr', {}, ...['Arrival', 'Model', 'Route', 'Transport', 'Status', 'First chunk', 'Duration', 'Tokens in → out', 'Cost', 'Conversation'].map((t) => h('th', {}, t)))),
-      body,
-    ),
+    table,
     note,
     more,
   );

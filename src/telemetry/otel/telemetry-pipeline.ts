@@ -23,7 +23,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { Store } from '../../store/store.js';
+import type { StoreQueries } from '../../store/store-queries.js';
 import { StoreWriter, type StoreConfig } from '../../store/store-writer.js';
 import { shippedPrices, withOverrides } from '../../cost/price-table.js';
 import { FactReplayer } from './fact-replayer.js';
@@ -63,7 +63,7 @@ export interface TelemetryPipeline {
   /** Requests whose end was applied. */
   readonly ended: number;
   /** The request store, when on. */
-  readonly store: Store | undefined;
+  readonly store: StoreQueries | undefined;
   /** The Prometheus text of /metrics, when enabled. */
   prometheusText: (() => Promise<string>) | undefined;
   /** modeltap's metrics as the SDK's data (what a reader collects). */
@@ -318,8 +318,8 @@ export function startPipeline(config: PipelineConfig, log?: (line: string) => vo
       await Promise.allSettled([tracerProvider.forceFlush(), sdkMeterProvider?.forceFlush(), prometheusProvider?.forceFlush()]);
     },
     shutdown: async () => {
-      store?.close();
-      await Promise.allSettled([sdk.shutdown(), sdkTracerProvider ? undefined : tracerProvider.shutdown(), prometheusProvider?.shutdown()]);
+      // The store's last writes and the last exports, side by side (each bounded by its own timeout).
+      await Promise.allSettled([store?.close(), sdk.shutdown(), sdkTracerProvider ? undefined : tracerProvider.shutdown(), prometheusProvider?.shutdown()]);
     },
   };
 }

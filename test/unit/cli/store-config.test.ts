@@ -27,3 +27,14 @@ describe('the store flags', () => {
     for (const bad of ['7', '0d', '-1h', 'a week', '7w', '']) expect(() => parseDuration(bad, 'retention')).toThrow(/--retention must be a duration/);
   });
 });
+
+describe('the replica flag', () => {
+  it('names this replica: given, else the host name; a PostgreSQL URL passes through --store as it is', async () => {
+    const { hostname } = await import('node:os');
+    const { replicaFromFlags } = await import('../../../src/cli/store-config.js');
+    expect(replicaFromFlags({ replica: 'pod-a' })).toBe('pod-a');
+    expect(replicaFromFlags({})).toBe(hostname());
+    expect(() => replicaFromFlags({ replica: ' ' })).toThrow(/--replica must be a name/);
+    expect(storeConfigFromFlags({ store: 'postgres://u:p@h/db' }, {})?.location).toBe('postgres://u:p@h/db');
+  });
+});

@@ -148,6 +148,20 @@ describe('the store', () => {
     expect(again.listOperations().operations).toHaveLength(1);
   });
 
+  it('migrates a database of version 4 forward to keep the replica: its rows read replica null, new rows filter by it', () => {
+    const path = join(tempDir(), 'v4.db');
+    const db = new DatabaseSync(path);
+    for (const migration of MIGRATIONS.slice(0, 4)) for (const statement of migration) db.exec(statement);
+    db.exec('PRAGMA user_version = 4');
+    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
+    db.close();
+    const store = open(path);
+    expect(store.fault).toBeNull();
+    store.write([row({ replica: 'r1' }), row({ replica: 'r2' })]);
+    expect(store.listOperations().operations.map((o) => o.replica)).toEqual(['r2', 'r1', null]);
+    expect(store.listOperations({ replica: 'r1' }).operations.map((o) => o.id)).toEqual([2]);
+  });
+
   it('migrates a database of the first version forward, keeping its rows and listing its conversations', () => {
     const path = join(tempDir(), 'v1.db');
     const db = new DatabaseSync(path);

@@ -10,7 +10,7 @@ const op = (over: Partial<Operation> = {}): Operation => ({
   id: 1, kind: 'model', arrivalMs: 1000, sentMs: 1002, headMs: 1010, firstEventMs: 1012, firstWriteMs: 1012, endMs: 1030, method: 'POST', route: '/v1/responses', path: '/v1/responses',
   transport: 'http_sse', api: 'responses', stream: true, requestModel: 'gpt-5.1', responseModel: 'gpt-5.1-2025-11-13', status: 200, errorType: null, retries: 0, authRecoveries: 0,
   ttfcMs: 10, durationMs: 30, overheadMs: 0.2, upstreamMs: 28, inputTokens: 5, cachedInputTokens: 0, outputTokens: 3, reasoningTokens: 0, totalTokens: 8, costPicos: 36_250_000, responseId: 'resp_1',
-  serviceTier: null, conversationId: 'sess-1', turnId: 'turn-1', requestKind: 'turn', originator: 'codex_exec', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), eventCount: 4, content: null,
+  serviceTier: null, conversationId: 'sess-1', turnId: 'turn-1', requestKind: 'turn', originator: 'codex_exec', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), eventCount: 4, content: null, replica: 'r1',
   ...over,
 });
 
@@ -33,6 +33,9 @@ describe('matches (a live row against the filters, as the API decides)', () => {
     expect(matches(op(), { since: new Date(1000).toISOString() })).toBe(true);
     for (const q of ['resp_1', 'a'.repeat(32), 'sess-1', 'turn-1']) expect(matches(op(), { q })).toBe(true);
     expect(matches(op(), { q: 'resp_2' })).toBe(false);
+    expect(matches(op(), { replica: 'r1' })).toBe(true);
+    expect(matches(op(), { replica: 'r2' })).toBe(false);
+    expect(matches(op({ replica: null }), { replica: 'r1' })).toBe(false);
   });
 });
 
