@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { SERVE_FLAGS } from '../../../src/cli/serve-command.js';
+import { unknownFields } from '../../helpers/kubernetes-fields.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -149,6 +150,18 @@ describe('Kubernetes schemas', () => {
     const Model = await modelFor('apps/v1', 'Deployment');
     expect(() => new Model(deployment).validate()).toThrow(/containerPort must be integer/);
     await expect(modelFor('apps/v1', 'Deploymnet')).rejects.toThrow(/no Kubernetes schema/);
+  });
+
+  it('every field of every object is one its type declares (the API server would drop a misspelt one)', () => {
+    for (const object of [...base, ...overlay]) expect(unknownFields(object), `${object.kind}/${object.metadata.name}`).toEqual([]);
+    const deployment = structuredClone(find(base, 'Deployment', 'modeltap')) as unknown as { spec: { template: { spec: { containers: Obj[] } } } };
+    const first = deployment.spec.template.spec.containers[0] as Obj;
+    first['readinesProbe'] = first['readinessProbe'];
+    (first['securityContext'] as Obj)['readOnlyRootFileSystem'] = true;
+    expect(unknownFields(deployment as unknown as K8sObject)).toEqual([
+      'Deployment.spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem',
+      'Deployment.spec.template.spec.containers[0].readinesProbe',
+    ]);
   });
 });
 
