@@ -180,6 +180,22 @@ describe('the modeltap Deployment', () => {
     expect(modeltap.args).toEqual(['serve']);
   });
 
+  it('runs an image that builds and holds everything the npm package ships (dist with the view, view/static, prices)', () => {
+    const dockerfile = read('Dockerfile');
+    const [build = '', final = ''] = dockerfile.split(/^FROM .*$/m).slice(1);
+    // Every TypeScript project that writes into dist is compiled in the build stage, from its sources.
+    for (const file of ['tsconfig.build.json', 'tsconfig.view.json']) {
+      const project = parse(read(file)) as { compilerOptions?: { outDir?: string }; include: string[] };
+      expect(project.compilerOptions?.outDir ?? 'dist', file).toMatch(/^dist/);
+      expect(build).toContain(`tsc -p ${file}`);
+      expect(build).toMatch(new RegExp(`^COPY .*\\b${file.replace('.', '\\.')}\\b`, 'm'));
+      for (const include of project.include) expect(build, include).toMatch(new RegExp(`^COPY (?:.* )?${include.split('/')[0]}(?: .*)? \\S+$`, 'm'));
+    }
+    const copied = [...final.matchAll(/^COPY (?:--from=build \/app\/)?(\S+) \S+$/gm)].map((m) => m[1]);
+    for (const shipped of (JSON.parse(read('package.json')) as { files: string[] }).files) expect(copied, shipped).toContain(shipped);
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'node_modules']));
+  });
+
   it('reads only MODELTAP_* variables that modeltap serve has', () => {
     const known = new Set(SERVE_FLAGS.map((f) => f.env));
     for (const objects of [base, overlay]) {
