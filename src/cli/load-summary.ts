@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { mergeSummaries } from '../summary/merge-summaries.js';
 import { parseSummary, SummaryInputError } from '../summary/parse-summary.js';
 import type { RunSummary } from '../summary/summary-recorder.js';
-import { summaryFromStore } from '../store/store-summary.js';
+import { summaryFromPostgres, summaryFromStore } from '../store/store-summary.js';
+import { redactPostgresUrl } from '../store/pg-url.js';
 
 /** The first 16 bytes of every SQLite database file. */
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -36,9 +37,11 @@ export async function loadSummary(source: string, options: LoadOptions = {}): Pr
     case 'http':
     case 'https':
       return fromUrl(source, what, options.accessKey);
-    // Another kind of source (a database store by its URL) is one more case here.
+    case 'postgres':
+    case 'postgresql':
+      return fromPostgres(source, options.what ?? redactPostgresUrl(source));
     default:
-      throw new SummaryInputError(`${what}: a source is a modeltap base URL (http:// or https://), a summary file or a SQLite store, not a ${scheme}:// URL`, 'unreadable');
+      throw new SummaryInputError(`${what}: a source is a modeltap base URL (http:// or https://), a summary file, a SQLite store or a postgres:// store, not a ${scheme}:// URL`, 'unreadable');
   }
 }
 
@@ -81,5 +84,14 @@ function fromPath(path: string, what: string): RunSummary {
   } catch (error) {
     const message = (error as Error).message;
     throw new SummaryInputError(what === path ? message : `${what}: ${message}`, 'unreadable', { cause: error });
+  }
+}
+
+async function fromPostgres(url: string, what: string): Promise<RunSummary> {
+  try {
+    return await summaryFromPostgres(url);
+  } catch (error) {
+    // Its message names the database with the password redacted; never the source as given.
+    throw new SummaryInputError(`${what}: ${(error as Error).message}`, 'unreadable', { cause: error });
   }
 }

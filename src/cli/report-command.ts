@@ -9,7 +9,7 @@ export const REPORT_FLAGS: readonly FlagDef[] = [
     kind: 'string',
     value: 'URL|FILE|STORE',
     repeatable: true,
-    help: "A running modeltap's base URL (its /modeltap/summary), a summary file, or a request store (modeltap serve --store PATH); several (e.g. a fleet's replicas) are merged from their raw samples.",
+    help: "A running modeltap's base URL (its /modeltap/summary), a summary file, or a request store (modeltap serve --store PATH, or its postgres:// URL: every replica writing to it); several (e.g. a fleet's replicas) are merged from their raw samples.",
   },
   { name: 'format', kind: 'string', value: 'table|json|markdown', help: 'Output format.', defaultText: 'table' },
   { name: 'access-key', env: 'MODELTAP_ACCESS_KEY', kind: 'string', value: 'KEY', help: 'The access key, for a modeltap that requires one.' },

@@ -9,7 +9,7 @@ import { PG_SCHEMA_VERSION } from '../../src/store/pg-schema.js';
 import { queryAt, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { sseEvents, type SseEvents } from '../helpers/sse-events.js';
 import { artifactPath, launchChromium } from '../helpers/browser.js';
-import { stoppedBy, type RunningCli } from './cli.js';
+import { runCli, stoppedBy, type RunningCli } from './cli.js';
 
 // The page's globals, for the functions that run in it (the test program has no DOM library).
 declare const document: any;
@@ -101,6 +101,11 @@ describe('modeltap serve --store postgres://', () => {
     // The API of r1 reads the fleet's rows, and filters by replica.
     const byReplica = (await (await fetch(`${r1.url}/modeltap/api/operations?replica=r3`)).json()) as { operations: LiveOperation[] };
     expect(byReplica.operations.map((o) => o.requestModel)).toEqual(['fetch-2', 'fetch-1', 'fetch-0']);
+    // `report --from` the shared store: the summary of the whole fleet, one group per model here.
+    const report = await runCli(['report', '--from', url, '--format', 'json']);
+    expect(report.stderr).toBe('');
+    const groups = (JSON.parse(report.stdout) as { groups: { model?: string; count: number }[] }).groups;
+    expect(groups.map((g) => [g.model, g.count]).sort()).toEqual(served.map((x) => [x.model, 1]).sort());
   });
 
   it("r1's view in a browser lists r2's and r3's requests, live, with the Replica column and filter", async () => {

@@ -45,8 +45,8 @@ describe('loadSummary / loadSummaries', () => {
     const junk = join(dir, 'junk.json');
     writeFileSync(junk, '{oops');
     expect((await failure(loadSummaries([a, junk]))).message).toBe(`${junk} is not JSON`);
-    const scheme = await failure(loadSummary('postgres://db/modeltap'));
-    expect(scheme.message).toBe('postgres://db/modeltap: a source is a modeltap base URL (http:// or https://), a summary file or a SQLite store, not a postgres:// URL');
+    const scheme = await failure(loadSummary('ftp://db/modeltap'));
+    expect(scheme.message).toBe('ftp://db/modeltap: a source is a modeltap base URL (http:// or https://), a summary file, a SQLite store or a postgres:// store, not a ftp:// URL');
     const bench = file('bench.json', 'bench', 1);
     const mixed = await failure(loadSummaries([a, bench]));
     expect(mixed.message).toBe(`cannot merge a proxy summary (${a}) with a bench summary (${bench})`);
