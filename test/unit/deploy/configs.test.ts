@@ -125,5 +125,9 @@ describe('docker-compose.yml', () => {
 
   it('has health checks where the image has a shell tool to run them', () => {
     for (const name of ['modeltap', 'prometheus', 'tempo', 'grafana']) expect(services[name]?.healthcheck, name).toBeDefined();
+    // modeltap's is its readiness probe, which answers without the access key.
+    const probe = JSON.stringify((services['modeltap']?.healthcheck as { test: string[] }).test);
+    expect(probe).toContain('http://127.0.0.1:8787/readyz');
+    expect(probe).not.toContain('x-modeltap-key');
   });
 });
