@@ -98,9 +98,10 @@ export function createProxyListener(options: ProxyAppOptions): (req: IncomingMes
   const drain = options.drain ?? new Drain();
   return (req, res) => {
     const arrival = performance.now();
-    // Once the listener closes, a connection ends with its response: no caller (nor nginx) reuses
-    // one that modeltap is about to close.
-    if (drain.closing) res.shouldKeepAlive = false;
+    // Once a drain begins, a connection ends with its response: a keep-alive caller opens its next
+    // one afresh (through a Service or balancer, to a ready replica) instead of reusing one that
+    // modeltap is about to close.
+    if (drain.draining) res.shouldKeepAlive = false;
     const url = originForm(req.url ?? '/');
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);

@@ -1,21 +1,21 @@
 /**
  * A proxy's drain, in two steps a load balancer can follow. First `begin`: `/readyz` answers 503,
  * so health-checking balancers and Kubernetes take the replica out of rotation, while it still
- * serves everything that arrives (endpoints take a few seconds to learn). Then `close`: the
- * listener closes, responses carry `Connection: close`, and each WebSocket closes (1001) as soon as
- * it has no turn in flight; in-flight requests and turns finish within the shutdown grace.
+ * serves everything that arrives (endpoints take a few seconds to learn), each response with
+ * `Connection: close`. Then `close`: the listener closes, and each WebSocket closes (1001) as soon
+ * as it has no turn in flight; in-flight requests and turns finish within the shutdown grace.
  */
 export class Drain {
   #draining = false;
   #closing = false;
   readonly #onClose = new Set<() => void>();
 
-  /** Whether a drain has begun: `/readyz` answers 503. Default false. */
+  /** Whether a drain has begun: `/readyz` answers 503, connections are not kept alive. Default false. */
   get draining(): boolean {
     return this.#draining;
   }
 
-  /** Whether the listener is closing: connections are not kept alive. Default false. */
+  /** Whether the listener is closing: WebSockets close once idle. Default false. */
   get closing(): boolean {
     return this.#closing;
   }

@@ -55,6 +55,17 @@ describe('drain', () => {
     await proxy.shutdown(0);
   });
 
+  it('before a drain, connections are kept alive', async () => {
+    const before = await createProxy({ upstream: `${sim.url}/v1`, port: 0 });
+    try {
+      const res = await fetch(`${before.url}/v1/responses`, sse());
+      expect(res.headers.get('connection')).toBe('keep-alive');
+      await res.text();
+    } finally {
+      await before.shutdown(0);
+    }
+  });
+
   it('/readyz answers 503 at once while requests are still served; the listener closes after the delay, in-flight streams finish', async () => {
     proxy = await createProxy({ upstream: `${sim.url}/v1`, port: 0 });
     // A stream in flight across the whole drain.
@@ -66,10 +77,11 @@ describe('drain', () => {
     expect(proxy.draining).toBe(true);
     expect(await status(proxy.url, '/readyz')).toEqual({ status: 503, body: { status: 'draining' } });
     expect(await status(proxy.url, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
-    // Still served in full during the delay, keep-alive and all: the balancer has not noticed yet.
+    // Still served in full during the delay (the balancer may not have noticed yet), but the
+    // connection is not kept: the caller's next one goes afresh, to a ready replica.
     const during = await fetch(`${proxy.url}/v1/responses`, sse());
     expect(during.status).toBe(200);
-    expect(during.headers.get('connection')).not.toBe('close');
+    expect(during.headers.get('connection')).toBe('close');
     expect(await during.text()).toContain('response.completed');
     // The delay ends (here: cut short by a second call with the same grace); the listener closes.
     void proxy.shutdown(30_000);
