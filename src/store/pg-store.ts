@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { conversationPage } from './conversation-page.js';
 import type { EventRow, OperationRow } from './operation-row.js';
 import { PG_CHANNEL, writeBatch } from './pg-batch.js';
 import { isStatementError, isTimeout, messageOf } from './pg-errors.js';
@@ -243,21 +244,7 @@ export class PgStore implements StoreQueries {
         params,
       )
     ).rows;
-    const page = rows.slice(0, limit).map((r) => ({
-      conversationId: r['conversation_id'] as string,
-      operations: Number(r['operations']),
-      errors: Number(r['errors']),
-      firstArrivalMs: r['first_arrival_ms'] as number,
-      lastEndMs: r['last_end_ms'] as number,
-      durationMs: r['duration_ms'] as number,
-      inputTokens: Number(r['input_tokens']),
-      outputTokens: Number(r['output_tokens']),
-      totalTokens: Number(r['total_tokens']),
-      costPicos: Number(r['cost_picos']),
-      unpriced: Number(r['unpriced']),
-      lastId: Number(r['last_id']),
-    }));
-    return { conversations: page, next: rows.length > limit ? (page.at(-1)?.lastId ?? null) : null };
+    return conversationPage(rows, limit);
   }
 
   /** As the SQLite store's `stats` (the same buckets and percentiles, from at most {@link MAX_STATS_ROWS} operations). */

@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { conversationPage } from './conversation-page.js';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -323,21 +324,7 @@ export class Store {
          GROUP BY c.conversation_id, c.last_id ORDER BY c.last_id DESC`,
       )
       .all(...(filter.before === undefined ? [] : [filter.before]), limit + 1) as Record<string, unknown>[];
-    const page = rows.slice(0, limit).map((r) => ({
-      conversationId: r['conversation_id'] as string,
-      operations: Number(r['operations']),
-      errors: Number(r['errors']),
-      firstArrivalMs: r['first_arrival_ms'] as number,
-      lastEndMs: r['last_end_ms'] as number,
-      durationMs: r['duration_ms'] as number,
-      inputTokens: Number(r['input_tokens']),
-      outputTokens: Number(r['output_tokens']),
-      totalTokens: Number(r['total_tokens']),
-      costPicos: Number(r['cost_picos']),
-      unpriced: Number(r['unpriced']),
-      lastId: Number(r['last_id']),
-    }));
-    return { conversations: page, next: rows.length > limit ? (page.at(-1)?.lastId ?? null) : null };
+    return conversationPage(rows, limit);
   }
 
   /**
