@@ -104,7 +104,8 @@ describe('drain and WebSockets', () => {
     const busyClosed = once(busy, 'close');
     busy.send(JSON.stringify({ type: 'response.create', model: 'm', input: 'x' }));
     await until(() => received.length > 0);
-    const stopped = proxy.shutdown(30_000);
+    // A grace far beyond the test's timeout: only the drain can close these sockets in time.
+    const stopped = proxy.shutdown(600_000);
     const [idleCode] = (await idleClosed) as [number, Buffer];
     expect(idleCode).toBe(1001);
     const [busyCode] = (await busyClosed) as [number, Buffer];
@@ -120,7 +121,7 @@ describe('drain and WebSockets', () => {
     const idle = new WebSocket(`${proxy.url.replace('http', 'ws')}/v1/responses`);
     await once(idle, 'open');
     const closed = once(idle, 'close');
-    const stopped = proxy.shutdown(30_000);
+    const stopped = proxy.shutdown(600_000);
     const [code] = (await closed) as [number, Buffer];
     expect(code).toBe(1001);
     await stopped;
