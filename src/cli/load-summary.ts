@@ -71,7 +71,7 @@ async function fromUrl(url: string, what: string, accessKey: string | undefined)
   return parseSummary(text, what);
 }
 
-function fromPath(path: string, what: string): RunSummary {
+async function fromPath(path: string, what: string): Promise<RunSummary> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -80,7 +80,7 @@ function fromPath(path: string, what: string): RunSummary {
   }
   if (!bytes.subarray(0, 16).equals(SQLITE_HEADER)) return parseSummary(bytes.toString('utf8'), what);
   try {
-    return summaryFromStore(path);
+    return await summaryFromStore(path);
   } catch (error) {
     const message = (error as Error).message;
     throw new SummaryInputError(what === path ? message : `${what}: ${message}`, 'unreadable', { cause: error });

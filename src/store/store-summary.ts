@@ -2,6 +2,7 @@ import { SummaryRecorder, type RunSummary } from '../summary/summary-recorder.js
 import { PgStore } from './pg-store.js';
 import { redactPostgresUrl } from './pg-url.js';
 import { Store, type StoredOperation } from './store.js';
+import type { StoreQueries } from './store-queries.js';
 
 /** What a summary is built from so far: the recorder, and the span from the first arrival to the last end. */
 interface Summing {
@@ -38,28 +39,28 @@ function record(s: Summing, operations: readonly StoredOperation[]): void {
   }
 }
 
-/** The summary over the span from the first arrival to the last end. */
-function summaryOf(s: Summing): RunSummary {
+/** The summary of every operation `store` holds, read in pages of 500 oldest first, over the span from the first arrival to the last end. */
+async function summaryOfStore(store: StoreQueries): Promise<RunSummary> {
+  const s = summing();
+  for (let after = 0; ; ) {
+    const page = await store.listOperations({ after, limit: 500 });
+    record(s, page.operations);
+    if (page.next === null) break;
+    after = page.next;
+  }
   const summary = s.recorder.summary();
   return Number.isFinite(s.first) ? { ...summary, startedAt: new Date(s.first).toISOString(), endedAt: new Date(s.last).toISOString() } : summary;
 }
 
 /**
  * The run summary of what a SQLite store holds (`modeltap report --from PATH`); see
- * {@link record}. Throws with the store's fault when it cannot be read.
+ * {@link record}. Rejects with the store's fault when it cannot be read.
  */
-export function summaryFromStore(path: string): RunSummary {
+export async function summaryFromStore(path: string): Promise<RunSummary> {
   const store = new Store(path, { readOnly: true });
   try {
     if (store.fault !== null) throw new Error(`cannot read the store ${path}: ${store.fault.message}`);
-    const s = summing();
-    for (let after = 0; ; ) {
-      const page = store.listOperations({ after, limit: 500 });
-      record(s, page.operations);
-      if (page.next === null) break;
-      after = page.next;
-    }
-    return summaryOf(s);
+    return await summaryOfStore(store);
   } finally {
     store.close();
   }
@@ -75,14 +76,7 @@ export async function summaryFromPostgres(url: string): Promise<RunSummary> {
   try {
     await store.ready;
     if (store.fault !== null) throw new Error(`cannot read the store ${redactPostgresUrl(url)}: ${store.fault.message}`);
-    const s = summing();
-    for (let after = 0; ; ) {
-      const page = await store.listOperations({ after, limit: 500 });
-      record(s, page.operations);
-      if (page.next === null) break;
-      after = page.next;
-    }
-    return summaryOf(s);
+    return await summaryOfStore(store);
   } finally {
     await store.close();
   }

@@ -233,7 +233,7 @@ describe('the PostgreSQL store', () => {
       pg.enqueue(rows);
       await pg.drain();
       const summary = await summaryFromPostgres(db.url);
-      expect(summary).toEqual(summaryFromStore(join(dir, 'run.db')));
+      expect(summary).toEqual(await summaryFromStore(join(dir, 'run.db')));
       expect(summary.startedAt).toBe(new Date(rows[0]?.arrivalMs ?? 0).toISOString());
       expect(pg.written).toBe(4);
       await expect(summaryFromPostgres(`postgres://postgres:secret@127.0.0.1:1/none`)).rejects.toThrow(/cannot read the store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/none/);
