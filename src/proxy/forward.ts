@@ -3,7 +3,7 @@ import { ModelClientError } from '../client/errors.js';
 import { isHopByHop, type HeaderMap } from '../client/header-map.js';
 import type { ResponseHead, ResponseStream } from '../client/response-stream.js';
 import { UpstreamTiming } from '../client/upstream-timing.js';
-import type { RequestTelemetry } from '../telemetry/proxy-telemetry.js';
+import type { ErrorDetail, RequestTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { ModelClient } from '../client/model-client.js';
 import { errorType, fromClientError, ProxyError, sendError } from './proxy-error.js';
 import { readBody } from './read-body.js';
@@ -109,6 +109,11 @@ export async function forward(ctx: ForwardContext, req: IncomingMessage, res: Se
   }
 }
 
+/** What the store keeps of an error: the client's message (the upstream's own, mapped) and the upstream's request id. */
+function errorDetail(error: unknown): ErrorDetail {
+  return error instanceof ModelClientError ? { message: error.message, requestId: error.requestId } : { message: 'internal error' };
+}
+
 async function forwardTracked(
   ctx: ForwardContext,
   req: IncomingMessage,
@@ -125,7 +130,7 @@ async function forwardTracked(
     if (target.route !== 'passthrough') facts = inspectRequest(req.headers, body ?? Buffer.alloc(0), { content: target.telemetry.allEvents === true });
   } catch (error) {
     const proxyError = error instanceof ProxyError ? error : new ProxyError('invalid_body', 400, 'could not read the request body', { cause: error });
-    target.telemetry.onError(proxyError.code);
+    target.telemetry.onError(proxyError.code, { message: proxyError.message });
     const timing = { 'server-timing': serverTiming(performance.now() - target.arrival, 0) };
     // After refusing a body we did not read, close the connection rather than drain it.
     const unread = proxyError.code === 'body_too_large' || proxyError.code === 'body_timeout';
@@ -141,6 +146,8 @@ async function forwardTracked(
       stream: facts.stream,
       conversationId: facts.conversationId,
       turnId: facts.turnId,
+      threadId: facts.threadId,
+      parentThreadId: facts.parentThreadId,
       originator: facts.originator,
       serverAddress: ctx.upstream.address,
       serverPort: ctx.upstream.port,
@@ -172,7 +179,7 @@ async function forwardTracked(
       rt.onError('aborted');
       return;
     }
-    rt.onError(error instanceof ModelClientError ? (error.upstream === undefined ? error.kind : String(error.upstream.status)) : 'internal_error');
+    rt.onError(error instanceof ModelClientError ? (error.upstream === undefined ? error.kind : String(error.upstream.status)) : 'internal_error', errorDetail(error));
     if (error instanceof ModelClientError && error.upstream !== undefined) {
       const { status, headers, body: errorBody } = error.upstream;
       const relayed = relayHeaders(headers);
@@ -252,7 +259,8 @@ async function relay(
     pendingHead?.(performance.now(), () => true);
     res.end();
   } catch (error) {
-    rt.onError(signal.aborted ? 'aborted' : error instanceof ModelClientError ? error.kind : 'internal_error');
+    if (signal.aborted) rt.onError('aborted');
+    else rt.onError(error instanceof ModelClientError ? error.kind : 'internal_error', errorDetail(error));
     if (signal.aborted || res.destroyed) return;
     if (!sse) {
       // A JSON body cut short cannot be flagged in-band: close so the caller sees it truncated.

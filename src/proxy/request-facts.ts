@@ -13,6 +13,9 @@ export interface RequestFacts {
   /** Codex's `request_kind` (`turn`, `prewarm`, `compaction`, …) from `x-codex-turn-metadata` or `client_metadata`. */
   readonly requestKind: string | undefined;
   readonly turnId: string | undefined;
+  /** Codex's thread: `thread-id`, else the turn metadata's `thread_id`; and a sub-agent's `parent_thread_id`. */
+  readonly threadId: string | undefined;
+  readonly parentThreadId: string | undefined;
   readonly originator: string | undefined;
   /** What telemetry reads from the body ({@link telemetryBody}): never the whole body, which is let go. */
   readonly telemetryBody: Readonly<Record<string, unknown>>;
@@ -59,6 +62,11 @@ export function conversationFromHeaders(headers: IncomingHttpHeaders): string | 
     if (value) return value;
   }
   return undefined;
+}
+
+/** Codex's `thread-id` header (fixtures/codex-cli-0.169/run1.jsonl), or undefined. */
+export function threadFromHeaders(headers: IncomingHttpHeaders): string | undefined {
+  return first(headers['thread-id']) || undefined;
 }
 
 function turnMetadata(headers: IncomingHttpHeaders, body: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -115,6 +123,8 @@ export function inspectRequest(headers: IncomingHttpHeaders, raw: Uint8Array, op
     conversationId: conversationFromHeaders(headers) ?? str(obj['prompt_cache_key']),
     requestKind: str(meta?.['request_kind']),
     turnId: str(meta?.['turn_id']),
+    threadId: threadFromHeaders(headers) ?? str(meta?.['thread_id']),
+    parentThreadId: str(meta?.['parent_thread_id']),
     originator: first(headers['originator']),
     telemetryBody: telemetryBody(obj, options.content === true),
   };

@@ -4,7 +4,7 @@ import { completedFrameEvent } from '../client/events.js';
 import { ResponsesFrameMapper } from '../client/responses-mapper.js';
 import { errorFromFrame } from '../client/websocket-frames.js';
 import type { OperationInfo, TurnTelemetry } from '../telemetry/proxy-telemetry.js';
-import { conversationFromHeaders, telemetryBody } from './request-facts.js';
+import { conversationFromHeaders, telemetryBody, threadFromHeaders } from './request-facts.js';
 
 type Obj = Record<string, unknown>;
 
@@ -42,6 +42,8 @@ function operationOf(headers: IncomingHttpHeaders, frame: Obj, upstream: { addre
     stream: true,
     conversationId: conversationFromHeaders(headers) ?? str(frame['prompt_cache_key']),
     turnId: str(meta?.['turn_id']),
+    threadId: threadFromHeaders(headers) ?? str(meta?.['thread_id']),
+    parentThreadId: str(meta?.['parent_thread_id']),
     originator: typeof originator === 'string' ? originator : undefined,
     serverAddress: upstream.address,
     serverPort: upstream.port,

@@ -21,9 +21,15 @@ export interface OperationRow {
   readonly responseModel: string | null;
   readonly status: number | null;
   readonly errorType: string | null;
+  /** What the error said (the upstream's message, or modeltap's), credentials masked, at most {@link MAX_ERROR_MESSAGE} characters. */
+  readonly errorMessage: string | null;
+  /** The upstream's `x-request-id` of a failed request, to quote to the provider. */
+  readonly upstreamRequestId: string | null;
   /** Upstream attempts after the first. */
   readonly retries: number;
   readonly authRecoveries: number;
+  /** Each upstream attempt in order, the first {@link MAX_ATTEMPTS} (empty for a WebSocket turn and a request never sent). */
+  readonly attempts: readonly AttemptRow[];
   /** Milliseconds: time to first chunk (from arrival), whole duration, modeltap's own share, the upstream's. */
   readonly ttfcMs: number | null;
   readonly durationMs: number;
@@ -40,6 +46,9 @@ export interface OperationRow {
   readonly serviceTier: string | null;
   /** Codex's session (conversation) and turn ids, request kind and originator, when it sent them. */
   readonly conversationId: string | null;
+  /** Codex's thread (`thread-id`, else the turn metadata's `thread_id`) and, for a sub-agent, the thread that spawned it. */
+  readonly threadId: string | null;
+  readonly parentThreadId: string | null;
   readonly turnId: string | null;
   readonly requestKind: string | null;
   readonly originator: string | null;
@@ -66,3 +75,25 @@ export interface EventRow {
 
 /** How many events of one operation the store keeps (the rest are counted). */
 export const MAX_EVENTS = 2000;
+
+/** One upstream attempt of an operation: the first, each retry, the one after a 401 recovery. */
+export interface AttemptRow {
+  /** The client's attempt number (0 for the first). */
+  readonly attempt: number;
+  /** Milliseconds after arrival that it was sent. */
+  readonly atMs: number;
+  /** Milliseconds from its send to its response head or its failure; null when it never ended. */
+  readonly ms: number | null;
+  readonly status: number | null;
+  /** The transport's error kind (`timeout`, `network`, …), or null. */
+  readonly error: string | null;
+  readonly aborted: boolean;
+  /** The 401 recovery that followed it: milliseconds after arrival, and whether it got new credentials. */
+  readonly recovery: { readonly atMs: number; readonly outcome: 'success' | 'failure' } | null;
+}
+
+/** How many attempts of one operation the store keeps (`retries` counts them all). */
+export const MAX_ATTEMPTS = 20;
+
+/** The longest error message the store keeps. */
+export const MAX_ERROR_MESSAGE = 1000;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 import { isStatementError } from './pg-errors.js';
 import { PG_TYPES } from './pg-schema.js';
-import { COLUMNS, FIELDS } from './store-columns.js';
+import { COLUMNS, columnValue, FIELDS } from './store-columns.js';
 
 const noop = (): void => undefined;
 
@@ -24,7 +24,7 @@ export async function writeBatch(pool: pg.Pool, batch: readonly OperationRow[]):
     try {
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...PG_WRITE_LOCK]);
       const ids = (await client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('operations', 'id')) AS id FROM generate_series(1, $1::int)", [batch.length])).rows.map((r) => r.id).sort((a, b) => a - b);
-      const columns: unknown[][] = [ids, ...FIELDS.map((f) => batch.map((r) => r[f] ?? null))];
+      const columns: unknown[][] = [ids, ...FIELDS.map((f) => batch.map((r) => columnValue(r, f) ?? null))];
       await client.query(`INSERT INTO operations (id, ${COLUMNS.join(', ')}) SELECT * FROM unnest($1::int8[], ${FIELDS.map((f, i) => `$${i + 2}::${PG_TYPES[f]}[]`).join(', ')})`, columns);
       const events: [number[], number[], string[], number[], number[], boolean[]] = [[], [], [], [], [], []];
       const conversations: [string[], number[]] = [[], []];

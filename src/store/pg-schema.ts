@@ -8,7 +8,7 @@ import type { RowField } from './store-columns.js';
  */
 
 /** The schema version this modeltap writes to PostgreSQL. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** The table whose one row holds the schema version (created before the first migration). */
 export const PG_VERSION_TABLE = 'CREATE TABLE IF NOT EXISTS modeltap_schema (singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton), version INTEGER NOT NULL)';
@@ -85,6 +85,14 @@ export const PG_MIGRATIONS: readonly (readonly string[])[] = [
     'ALTER TABLE operations ADD COLUMN replica TEXT',
     'CREATE INDEX operations_replica ON operations (replica, id) WHERE replica IS NOT NULL',
   ],
+  [
+    // Thread ids, error message, upstream request id and attempts (JSON text), as SQLite's version 6.
+    'ALTER TABLE operations ADD COLUMN thread_id TEXT',
+    'ALTER TABLE operations ADD COLUMN parent_thread_id TEXT',
+    'ALTER TABLE operations ADD COLUMN error_message TEXT',
+    'ALTER TABLE operations ADD COLUMN upstream_request_id TEXT',
+    'ALTER TABLE operations ADD COLUMN attempts TEXT',
+  ],
 ];
 
 /** PostgreSQL's type of each stored field's column, for the arrays a batch is inserted from. */
@@ -129,4 +137,9 @@ export const PG_TYPES: Readonly<Record<RowField, string>> = {
   firstWriteMs: 'float8',
   costPicos: 'int8',
   replica: 'text',
+  threadId: 'text',
+  parentThreadId: 'text',
+  errorMessage: 'text',
+  upstreamRequestId: 'text',
+  attempts: 'text',
 };

@@ -5,7 +5,7 @@ import { PG_CHANNEL, writeBatch } from './pg-batch.js';
 import { isStatementError, isTimeout, messageOf } from './pg-errors.js';
 import { checkPostgresVersion, migratePostgres, NewerSchemaError } from './pg-migrate.js';
 import { redactPostgresUrl } from './pg-url.js';
-import { COLUMNS, FIELDS, type RowField } from './store-columns.js';
+import { COLUMNS, FIELDS, fieldValue, type RowField } from './store-columns.js';
 import type { StoreQueries } from './store-queries.js';
 import { statsPoints, type StatsRow } from './store-stats.js';
 export { PG_CHANNEL, PG_WRITE_LOCK } from './pg-batch.js';
@@ -411,6 +411,6 @@ export class PgStore implements StoreQueries {
 
 function storedOf(r: Record<string, unknown>): StoredOperation {
   const out: Record<string, unknown> = { id: Number(r['id']) };
-  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = r[COLUMNS[i] as string] ?? null;
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = fieldValue(FIELDS[i] as RowField, r[COLUMNS[i] as string]);
   return out as unknown as StoredOperation;
 }

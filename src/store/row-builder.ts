@@ -23,7 +23,7 @@ import {
   type StartFacts,
 } from '../telemetry/facts.js';
 import type { OperationInfo } from '../telemetry/proxy-telemetry.js';
-import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
+import { MAX_ATTEMPTS, MAX_ERROR_MESSAGE, MAX_EVENTS, type AttemptRow, type EventRow, type OperationRow } from './operation-row.js';
 import { costPicos } from '../cost/cost.js';
 import type { PriceTable } from '../cost/price-table.js';
 
@@ -51,6 +51,10 @@ interface Pending {
   /** The last attempt's status: an attempt after a failure other than a 401 is a retry. */
   lastAttempt: 'none' | 'ok' | 'failed' | 'unauthorized';
   errorType: string | null;
+  errorMessage: string | null;
+  upstreamRequestId: string | null;
+  /** Each attempt as it is known so far (`ms` and `status` fill in at its outcome). */
+  attempts: { -readonly [K in keyof AttemptRow]: AttemptRow[K] }[];
   completed: CompletedFacts | undefined;
   eventCount: number;
   events: EventRow[];
@@ -74,6 +78,9 @@ function pending(start: StartFacts, at: number, op: OperationInfo | undefined, r
     authRecoveries: 0,
     lastAttempt: 'none',
     errorType: null,
+    errorMessage: null,
+    upstreamRequestId: null,
+    attempts: [],
     completed: undefined,
     eventCount: 0,
     events: [],
@@ -139,15 +146,27 @@ export class RowBuilder {
       case F_ATTEMPT:
         p.sentAt ??= at;
         if (p.lastAttempt === 'failed') p.retries++;
+        if (p.attempts.length < MAX_ATTEMPTS) p.attempts.push({ attempt: f[i + 3] as number, atMs: at - p.at, ms: null, status: null, error: null, aborted: false, recovery: null });
         return undefined;
       case F_REQUEST: {
         const status = f[i + 4] as number | null;
         p.lastAttempt = status === 401 ? 'unauthorized' : f[i + 5] !== null || status === null || status >= 500 || status === 429 ? 'failed' : 'ok';
+        const attempt = p.attempts.at(-1);
+        if (attempt !== undefined && attempt.attempt === f[i + 3]) {
+          attempt.ms = f[i + 8] as number;
+          attempt.status = status;
+          attempt.error = f[i + 5] as string | null;
+          attempt.aborted = f[i + 7] === 1;
+        }
         return undefined;
       }
-      case F_AUTH:
+      case F_AUTH: {
         if (f[i + 4] === 'success') p.authRecoveries++;
+        // A recovery follows the attempt that was answered 401.
+        const attempt = p.attempts.at(-1);
+        if (attempt !== undefined) attempt.recovery = { atMs: at - p.at, outcome: f[i + 4] as 'success' | 'failure' };
         return undefined;
+      }
       case F_HEAD:
         p.headAt = at;
         p.status = f[i + 3] as number;
@@ -163,6 +182,8 @@ export class RowBuilder {
         return undefined;
       case F_ERROR:
         p.errorType = f[i + 3] as string;
+        p.errorMessage = maskedMessage(f[i + 4] as string | null);
+        p.upstreamRequestId = (f[i + 5] as string | null) ?? null;
         return undefined;
       case F_WRITE:
         p.firstWriteAt ??= at;
@@ -251,8 +272,11 @@ export class RowBuilder {
       responseModel: c?.model ?? null,
       status: kind === 'model' && p.transport === 'websocket' ? null : p.status,
       errorType: p.errorType,
+      errorMessage: p.errorType === null ? null : p.errorMessage,
+      upstreamRequestId: p.errorType === null ? null : p.upstreamRequestId,
       retries: p.retries,
       authRecoveries: p.authRecoveries,
+      attempts: p.attempts,
       ttfcMs: p.firstEventAt === undefined ? null : p.firstEventAt - sent,
       durationMs: endAt - p.at,
       overheadMs: p.overheadMs,
@@ -266,6 +290,8 @@ export class RowBuilder {
       responseId: c?.responseId === undefined || c.responseId === '' ? null : c.responseId,
       serviceTier: c?.serviceTier ?? null,
       conversationId: op?.conversationId ?? null,
+      threadId: op?.threadId ?? null,
+      parentThreadId: op?.parentThreadId ?? null,
       turnId: op?.turnId ?? null,
       requestKind: op?.requestKind ?? null,
       originator: op?.originator ?? null,
@@ -286,4 +312,15 @@ function contentOf(op: OperationInfo, c: CompletedFacts | undefined): string | n
   const output = c?.response ?? c?.body;
   if (Object.keys(input).length === 0 && output === undefined) return null;
   return JSON.stringify({ input, ...(output === undefined ? {} : { output }) });
+}
+
+// What looks like a credential in an error message (an API key, a bearer token, a JWT): upstream
+// messages quote a wrong key, and the store never keeps one (issue 20).
+const CREDENTIAL = /\b(?:sk|rk|pk|sess)-[\w*-]{6,}|\bBearer\s+\S+|\beyJ[\w-]{8,}\.[\w-]+\.[\w-]+/g;
+
+/** An error message as the store keeps it: credentials masked, at most {@link MAX_ERROR_MESSAGE} characters. */
+export function maskedMessage(message: string | null): string | null {
+  if (message === null || message === '') return null;
+  const masked = message.replace(CREDENTIAL, '[redacted]');
+  return masked.length > MAX_ERROR_MESSAGE ? `${masked.slice(0, MAX_ERROR_MESSAGE - 1)}…` : masked;
 }

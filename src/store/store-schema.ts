@@ -5,7 +5,7 @@
  */
 
 /** The schema version this modeltap writes. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** One migration: statements run in one transaction, then `user_version` is set. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -95,5 +95,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // The replica (`--replica`) that served each operation (issue 22); null in older rows.
     'ALTER TABLE operations ADD COLUMN replica TEXT',
     'CREATE INDEX operations_replica ON operations (replica, id) WHERE replica IS NOT NULL',
+  ],
+  [
+    // Codex's thread ids, what an error said and the upstream's request id, and each upstream
+    // attempt as JSON (issue 20: retries and 401 recoveries in the waterfall); null in older rows.
+    'ALTER TABLE operations ADD COLUMN thread_id TEXT',
+    'ALTER TABLE operations ADD COLUMN parent_thread_id TEXT',
+    'ALTER TABLE operations ADD COLUMN error_message TEXT',
+    'ALTER TABLE operations ADD COLUMN upstream_request_id TEXT',
+    'ALTER TABLE operations ADD COLUMN attempts TEXT',
   ],
 ];

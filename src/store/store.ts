@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MAX_EVENTS, type EventRow, type OperationRow } from './operation-row.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-schema.js';
-import { COLUMNS, FIELDS, type RowField } from './store-columns.js';
+import { COLUMNS, columnValue, FIELDS, fieldValue, type RowField } from './store-columns.js';
 import { statsPoints, type StatsRow } from './store-stats.js';
 
 /** Where the store lives: a file, or `:memory:` (kept only while the process runs). */
@@ -483,14 +483,14 @@ function rollback(db: DatabaseSync): void {
 
 function valuesOf(r: OperationRow): (string | number | null)[] {
   return FIELDS.map((f) => {
-    const v = r[f];
+    const v = columnValue(r, f);
     return typeof v === 'boolean' ? (v ? 1 : 0) : v;
   });
 }
 
 function storedOf(r: Record<string, unknown>): StoredOperation {
   const out: Record<string, unknown> = { id: Number(r['id']) };
-  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = r[COLUMNS[i] as string] ?? null;
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as RowField] = fieldValue(FIELDS[i] as RowField, r[COLUMNS[i] as string]);
   // SQLite has no booleans: `stream` is stored as 0 or 1.
   out['stream'] = out['stream'] === null ? null : out['stream'] === 1;
   return out as unknown as StoredOperation;

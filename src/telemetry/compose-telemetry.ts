@@ -1,7 +1,7 @@
 import type { ResponseEvent } from '../client/events.js';
 import { HOOK_NAMES } from '../client/hook-fanout.js';
 import type { TelemetryHooks } from './hooks.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, TurnTelemetry } from './proxy-telemetry.js';
+import type { ErrorDetail, OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, TurnTelemetry } from './proxy-telemetry.js';
 
 /** Several telemetry implementations as one: every call reaches each, hooks included. */
 export function composeTelemetry(parts: readonly ProxyTelemetry[]): ProxyTelemetry {
@@ -40,8 +40,8 @@ class ComposedRequest implements RequestTelemetry {
     for (const r of this.#parts) r.onWrite(readAt);
   }
 
-  onError(errorType: string): void {
-    for (const r of this.#parts) r.onError(errorType);
+  onError(errorType: string, detail?: ErrorDetail): void {
+    for (const r of this.#parts) r.onError(errorType, detail);
   }
 
   startTurn(info: OperationInfo): TurnTelemetry {

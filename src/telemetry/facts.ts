@@ -20,7 +20,7 @@ export const F_HEAD = 2;
 export const F_EVENT = 3;
 /** Bytes written to the caller: request id, time, when they were read. */
 export const F_WRITE = 4;
-/** The operation failed: request id, time, error type. */
+/** The operation failed: request id, time, error type, its message or null, the upstream's request id or null. */
 export const F_ERROR = 5;
 /** A WebSocket caller was sent to HTTP: request id, time, reason. */
 export const F_FALLBACK = 6;
@@ -52,7 +52,7 @@ export const F_TURN_END = 18;
 export const F_TELEMETRY_ERROR = 19;
 
 /** Fields after the opcode, id and time, by opcode (the replayer's stride). */
-export const FIELDS: readonly number[] = [1, 2, 4, 2, 1, 1, 1, 2, 4, 6, 2, 5, 2, 4, 3, 2, 1, 0, 1, 2];
+export const FIELDS: readonly number[] = [1, 2, 4, 2, 1, 3, 1, 2, 4, 6, 2, 5, 2, 4, 3, 2, 1, 0, 1, 2];
 
 /** Event codes of {@link F_EVENT} / {@link F_TURN_EVENT}: `response.created` (payload 0). */
 export const E_CREATED = 1;

@@ -2,7 +2,7 @@ import { hasHooks, HookFanout } from '../client/hook-fanout.js';
 import type { ResponseEvent } from '../client/events.js';
 import type { TelemetryHooks } from './hooks.js';
 import { noopRequestTelemetry, noopTurnTelemetry } from './noop-telemetry.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from './proxy-telemetry.js';
+import type { ErrorDetail, OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from './proxy-telemetry.js';
 
 /** Where {@link TelemetryFaults} reports. Both optional: by default a fault is only swallowed. */
 export interface TelemetryFaultOptions {
@@ -158,9 +158,9 @@ class GuardedRequest implements RequestTelemetry {
     }
   }
 
-  onError(errorType: string): void {
+  onError(errorType: string, detail?: ErrorDetail): void {
     try {
-      this.#inner.onError(errorType);
+      this.#inner.onError(errorType, detail);
     } catch (error) {
       this.#faults.report('onError', error);
     }

@@ -23,6 +23,12 @@ export interface ServerRequestInfo {
   readonly arrival: number;
 }
 
+/** What a failed operation's error said: its message and, from an upstream answer, the upstream's `x-request-id`. */
+export interface ErrorDetail {
+  readonly message: string;
+  readonly requestId?: string | undefined;
+}
+
 /** The model operation of a request (its GenAI span). */
 export interface OperationInfo {
   readonly apiType: 'responses' | 'chat_completions';
@@ -32,6 +38,9 @@ export interface OperationInfo {
   readonly stream: boolean;
   readonly conversationId: string | undefined;
   readonly turnId: string | undefined;
+  /** Codex's thread id and, for a sub-agent, its parent thread's (from `thread-id` and `x-codex-turn-metadata`); default none. */
+  readonly threadId?: string | undefined;
+  readonly parentThreadId?: string | undefined;
   readonly originator: string | undefined;
   /** The upstream host and port. */
   readonly serverAddress: string;
@@ -71,8 +80,8 @@ export interface RequestTelemetry {
   onEvent(event: ResponseEvent): void;
   /** Relayed bytes were written to the caller; `readAt` is when they were read from the upstream. */
   onWrite(readAt: number): void;
-  /** The operation failed with this low-cardinality error type. */
-  onError(errorType: string): void;
+  /** The operation failed with this low-cardinality error type; `detail` says what it said (for the store, never a metric attribute). */
+  onError(errorType: string, detail?: ErrorDetail): void;
   /**
    * WebSocket: a `response.create` / `response.append` starts a turn, its own GenAI operation.
    * Several turns of one connection may be open at once (lanes); each reports through its handle.

@@ -18,8 +18,13 @@ export interface Operation {
   readonly responseModel: string | null;
   readonly status: number | null;
   readonly errorType: string | null;
+  /** What the error said (credentials masked), and the upstream's request id of a failed request. */
+  readonly errorMessage: string | null;
+  readonly upstreamRequestId: string | null;
   readonly retries: number;
   readonly authRecoveries: number;
+  /** Each upstream attempt, in order (empty for a WebSocket turn and in rows stored before attempts were). */
+  readonly attempts: readonly Attempt[];
   readonly ttfcMs: number | null;
   readonly durationMs: number;
   readonly overheadMs: number | null;
@@ -34,6 +39,8 @@ export interface Operation {
   readonly responseId: string | null;
   readonly serviceTier: string | null;
   readonly conversationId: string | null;
+  readonly threadId: string | null;
+  readonly parentThreadId: string | null;
   readonly turnId: string | null;
   readonly requestKind: string | null;
   readonly originator: string | null;
@@ -43,6 +50,17 @@ export interface Operation {
   readonly content: string | null;
   /** The modeltap replica that served it (`--replica`); null in rows stored before replicas were. */
   readonly replica: string | null;
+}
+
+/** One upstream attempt: sent `atMs` after arrival, `ms` to its head or failure, and the 401 recovery that followed it. */
+export interface Attempt {
+  readonly attempt: number;
+  readonly atMs: number;
+  readonly ms: number | null;
+  readonly status: number | null;
+  readonly error: string | null;
+  readonly aborted: boolean;
+  readonly recovery: { readonly atMs: number; readonly outcome: 'success' | 'failure' } | null;
 }
 
 /** One SSE event or WebSocket frame: its type, milliseconds after the upstream send, size, success. */

@@ -1,4 +1,4 @@
-import type { Operation } from './api.js';
+import type { Attempt, Operation } from './api.js';
 
 /** One phase of a request's life, from and to milliseconds after its arrival. */
 export interface Phase {
@@ -23,3 +23,10 @@ export function phases(op: Operation): Phase[] {
   return out;
 }
 
+
+/** What an attempt came to: aborted, its status, else its transport error, else that it never ended. */
+export function attemptOutcome(a: Attempt): string {
+  if (a.aborted) return 'aborted';
+  if (a.status !== null) return `HTTP ${a.status}`;
+  return a.error ?? 'no answer';
+}

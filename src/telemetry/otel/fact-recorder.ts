@@ -2,7 +2,7 @@ import { isSpanContextValid, ROOT_CONTEXT, trace, TraceFlags, type Context, type
 import { completedResponse, type CompletedEvent, type ResponseEvent } from '../../client/events.js';
 import type { SsePoll, TelemetryHooks, TransportError, WsPoll } from '../hooks.js';
 import { noopRequestTelemetry } from '../noop-telemetry.js';
-import type { OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../proxy-telemetry.js';
+import type { ErrorDetail, OperationInfo, ProxyTelemetry, RequestOutcome, RequestTelemetry, ServerRequestInfo, TurnTelemetry } from '../proxy-telemetry.js';
 import { classifySse } from './event-kinds.js';
 import {
   E_COMPLETED,
@@ -267,9 +267,9 @@ class RequestFacts implements RequestTelemetry, TelemetryHooks {
     }
   }
 
-  onError(errorType: string): void {
+  onError(errorType: string, detail?: ErrorDetail): void {
     if (this.#live()) {
-      this.#r.facts.push(F_ERROR, this.#id, performance.now(), errorType);
+      this.#r.facts.push(F_ERROR, this.#id, performance.now(), errorType, detail?.message ?? null, detail?.requestId ?? null);
       this.#r.wrote();
     }
   }

@@ -10,6 +10,8 @@ import { createProxy } from '../../../src/cli/create-proxy.js';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import { startSim } from '../../../src/sim/sim-server.js';
 import { Store } from '../../../src/store/store.js';
+import { AuthFileCredentials } from '../../../src/index.js';
+import { completed, json, sse, startFakeUpstream } from '../../helpers/fake-upstream.js';
 import { otelKit, type OtelKit } from '../../helpers/otel-kit.js';
 import { sseEvents, type SseEvents } from '../../helpers/sse-events.js';
 
@@ -154,9 +156,49 @@ describe('the request store', () => {
     expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true }, { 'x-sim-fault': 'status:429' })).status).toBe(429);
     await kit.runtime.shutdown();
     const [retried, failed] = rowsOf(path);
-    expect(retried).toMatchObject({ status: 200, retries: 1, errorType: null });
+    expect(retried).toMatchObject({ status: 200, retries: 1, errorType: null, errorMessage: null });
+    // Each attempt, in order, timed from arrival: the 500, then the retry that answered.
+    expect(retried?.attempts.map((a) => [a.attempt, a.status, a.error])).toEqual([[0, 500, 'http'], [1, 200, null]]);
+    const [first, second] = retried?.attempts ?? [];
+    expect(first?.atMs).toBeGreaterThanOrEqual(0);
+    expect(second?.atMs).toBeGreaterThanOrEqual((first?.atMs ?? 0) + (first?.ms ?? 0));
     expect(failed).toMatchObject({ status: 429, errorType: '429' });
+    expect(failed?.errorMessage).toEqual(expect.any(String));
+    expect(failed?.attempts.length).toBe((failed?.retries ?? 0) + 1);
     expect(rowsOf(path).length).toBe(2);
+  });
+
+  it("keeps a 401 recovery as a mark on the attempt it followed, what an error said (credentials masked), the upstream's request id and Codex's thread ids", async () => {
+    const path = join(tempDir(), 'details.db');
+    const authPath = join(tempDir(), 'auth.json');
+    writeFileSync(authPath, JSON.stringify({ OPENAI_API_KEY: 'sk-held' }));
+    const kit = otelKit({ store: { location: path, retentionMs: 86_400_000, maxBytes: 64 * 1024 * 1024 } });
+    const upstream = await startFakeUpstream([
+      json(401, { error: { message: 'bad key' } }),
+      sse(completed('resp_after_401', { input_tokens: 1, output_tokens: 1, total_tokens: 2 })),
+      json(400, { error: { message: 'Incorrect API key provided: sk-proj-0123456789abcdef.', type: 'invalid_request_error', code: 'invalid_api_key' } }, { 'x-request-id': 'req_upstream_1' }),
+    ]);
+    const proxy = await createProxy({
+      upstream: `${upstream.url}/v1`,
+      port: 0,
+      auth: new AuthFileCredentials({ path: authPath }),
+      ...(kit.runtime.telemetry ? { telemetry: kit.runtime.telemetry } : {}),
+    });
+    cleanup.push(() => upstream.close(), () => proxy.shutdown(0), () => kit.runtime.shutdown());
+    const codex = { 'session-id': 'sess-sub', 'thread-id': 'thread-sub', 'x-codex-turn-metadata': '{"request_kind":"subagent_turn","turn_id":"t-1","parent_thread_id":"thread-root"}' };
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi', stream: true }, codex)).status).toBe(200);
+    expect((await post(proxy, { model: 'gpt-5.1', input: 'hi' })).status).toBe(400);
+    await kit.runtime.shutdown();
+    const [recovered, failed] = rowsOf(path);
+    expect(recovered).toMatchObject({ status: 200, authRecoveries: 1, retries: 0, conversationId: 'sess-sub', threadId: 'thread-sub', parentThreadId: 'thread-root', requestKind: 'subagent_turn' });
+    const [unauthorized, after] = recovered?.attempts ?? [];
+    expect(unauthorized).toMatchObject({ attempt: 0, status: 401, recovery: { outcome: 'success' } });
+    expect(unauthorized?.recovery?.atMs).toBeGreaterThanOrEqual(unauthorized?.atMs ?? Number.NaN);
+    expect(after).toMatchObject({ status: 200, recovery: null });
+    expect(after?.atMs).toBeGreaterThanOrEqual(unauthorized?.recovery?.atMs ?? Number.NaN);
+    expect(failed).toMatchObject({ status: 400, errorType: '400', upstreamRequestId: 'req_upstream_1', threadId: null });
+    expect(failed?.errorMessage).toContain('Incorrect API key provided: [redacted]');
+    expect(JSON.stringify(rowsOf(path))).not.toContain('sk-proj-0123456789abcdef');
   });
 
   it('answers its JSON API at /modeltap/api/ with every request that ended before, filtered and paged', async () => {

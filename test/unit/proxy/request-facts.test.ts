@@ -33,6 +33,18 @@ describe('inspectRequest', () => {
     expect(inspectRequest({ conversation_id: 'c' }, body).conversationId).toBe('c');
   });
 
+  it("takes the thread from thread-id, else the turn metadata's thread_id, and a sub-agent's parent_thread_id", () => {
+    const meta = (m: object) => Buffer.from(JSON.stringify({ client_metadata: { 'x-codex-turn-metadata': JSON.stringify(m) } }));
+    expect(inspectRequest({ 'thread-id': 'b' }, meta({ thread_id: 'x' }))).toMatchObject({ threadId: 'b', parentThreadId: undefined });
+    expect(inspectRequest({ session_id: 'a' }, meta({ thread_id: 'child', parent_thread_id: 'root', request_kind: 'subagent_turn' }))).toMatchObject({
+      conversationId: 'a',
+      threadId: 'child',
+      parentThreadId: 'root',
+      requestKind: 'subagent_turn',
+    });
+    expect(inspectRequest({}, Buffer.from('{}'))).toMatchObject({ threadId: undefined, parentThreadId: undefined });
+  });
+
   it('reads include_usage of a Chat request', () => {
     expect(inspectRequest({}, Buffer.from('{"stream":true,"stream_options":{"include_usage":true}}')).includeUsage).toBe(true);
   });

@@ -162,6 +162,27 @@ describe('the store', () => {
     expect(store.listOperations({ replica: 'r1' }).operations.map((o) => o.id)).toEqual([2]);
   });
 
+  it('migrates a database of version 5 forward to keep attempts, thread ids and error details: old rows read none, new rows round-trip', () => {
+    const path = join(tempDir(), 'v5.db');
+    const db = new DatabaseSync(path);
+    for (const migration of MIGRATIONS.slice(0, 5)) for (const statement of migration) db.exec(statement);
+    db.exec('PRAGMA user_version = 5');
+    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
+    db.close();
+    const store = open(path);
+    expect(store.fault).toBeNull();
+    const attempts = [
+      { attempt: 0, atMs: 0.5, ms: 12, status: 401, error: null, aborted: false, recovery: { atMs: 13, outcome: 'success' as const } },
+      { attempt: 1, atMs: 14, ms: null, status: null, error: 'timeout', aborted: false, recovery: null },
+    ];
+    store.write([row({ attempts, threadId: 'thread-1', parentThreadId: 'thread-0', errorType: 'timeout', errorMessage: 'timed out', upstreamRequestId: 'req_1' }), row({ attempts: [] })]);
+    const [none, detailed, old] = store.listOperations().operations;
+    expect(old).toMatchObject({ attempts: [], threadId: null, parentThreadId: null, errorMessage: null, upstreamRequestId: null });
+    expect(detailed).toMatchObject({ attempts, threadId: 'thread-1', parentThreadId: 'thread-0', errorMessage: 'timed out', upstreamRequestId: 'req_1' });
+    expect(store.getOperation(detailed?.id ?? 0)?.attempts).toEqual(attempts);
+    expect(none?.attempts).toEqual([]);
+  });
+
   it('migrates a database of the first version forward, keeping its rows and listing its conversations', () => {
     const path = join(tempDir(), 'v1.db');
     const db = new DatabaseSync(path);

@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import type { Operation, StatsPoint } from '../../../view/src/api.js';
 import { bucketOf, chartsOf } from '../../../view/src/chart-series.js';
 import { matches } from '../../../view/src/operation-filter.js';
-import { phases } from '../../../view/src/phases.js';
+import { attemptOutcome, phases } from '../../../view/src/phases.js';
 
 const op = (over: Partial<Operation> = {}): Operation => ({
   id: 1, kind: 'model', arrivalMs: 1000, sentMs: 1002, headMs: 1010, firstEventMs: 1012, firstWriteMs: 1012, endMs: 1030, method: 'POST', route: '/v1/responses', path: '/v1/responses',
-  transport: 'http_sse', api: 'responses', stream: true, requestModel: 'gpt-5.1', responseModel: 'gpt-5.1-2025-11-13', status: 200, errorType: null, retries: 0, authRecoveries: 0,
+  transport: 'http_sse', api: 'responses', stream: true, requestModel: 'gpt-5.1', responseModel: 'gpt-5.1-2025-11-13', status: 200, errorType: null, errorMessage: null, upstreamRequestId: null, retries: 0, authRecoveries: 0, attempts: [],
   ttfcMs: 10, durationMs: 30, overheadMs: 0.2, upstreamMs: 28, inputTokens: 5, cachedInputTokens: 0, outputTokens: 3, reasoningTokens: 0, totalTokens: 8, costPicos: 36_250_000, responseId: 'resp_1',
-  serviceTier: null, conversationId: 'sess-1', turnId: 'turn-1', requestKind: 'turn', originator: 'codex_exec', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), eventCount: 4, content: null, replica: 'r1',
+  serviceTier: null, conversationId: 'sess-1', threadId: 'sess-1', parentThreadId: null, turnId: 'turn-1', requestKind: 'turn', originator: 'codex_exec', traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), eventCount: 4, content: null, replica: 'r1',
   ...over,
 });
 
@@ -61,6 +61,16 @@ describe('phases (the waterfall)', () => {
 
 const point = (t: number, model: string, over: Partial<StatsPoint> = {}): StatsPoint => ({
   t, model, requests: 2, errors: 1, ttfcMs: { p50: 10, p95: 20, p99: 30 }, durationMs: { p50: 100, p95: 200, p99: 300 }, inputTokens: 40, outputTokens: 20, costPicos: 600_000_000, ...over,
+});
+
+describe('attemptOutcome (an attempt in the waterfall and the attempts table)', () => {
+  const attempt = { attempt: 0, atMs: 1, ms: 5, status: null, error: null, aborted: false, recovery: null };
+  it('says aborted first, then the status, then the transport error, else that no answer came', () => {
+    expect(attemptOutcome({ ...attempt, status: 401 })).toBe('HTTP 401');
+    expect(attemptOutcome({ ...attempt, error: 'timeout' })).toBe('timeout');
+    expect(attemptOutcome({ ...attempt, status: 500, error: 'http', aborted: true })).toBe('aborted');
+    expect(attemptOutcome({ ...attempt, ms: null })).toBe('no answer');
+  });
 });
 
 describe('the Overview series', () => {
