@@ -318,9 +318,24 @@ function contentOf(op: OperationInfo, c: CompletedFacts | undefined): string | n
 // messages quote a wrong key, and the store never keeps one (issue 20).
 const CREDENTIAL = /\b(?:sk|rk|pk|sess)-[\w*-]{6,}|\bBearer\s+\S+|\beyJ[\w-]{8,}\.[\w-]+\.[\w-]+/g;
 
-/** An error message as the store keeps it: credentials masked, at most {@link MAX_ERROR_MESSAGE} characters. */
+/**
+ * An error message as the store keeps it: an OpenAI-shaped error body (`{"error": {"message",
+ * "code"}}`, which the client passes on for a status it does not map) read to its message and
+ * code, credentials masked, at most {@link MAX_ERROR_MESSAGE} characters.
+ */
 export function maskedMessage(message: string | null): string | null {
   if (message === null || message === '') return null;
-  const masked = message.replace(CREDENTIAL, '[redacted]');
+  const masked = openaiErrorText(message).replace(CREDENTIAL, '[redacted]');
   return masked.length > MAX_ERROR_MESSAGE ? `${masked.slice(0, MAX_ERROR_MESSAGE - 1)}…` : masked;
+}
+
+function openaiErrorText(text: string): string {
+  if (!text.startsWith('{')) return text;
+  try {
+    const error = (JSON.parse(text) as { error?: { message?: unknown; code?: unknown } }).error;
+    if (typeof error?.message !== 'string') return text;
+    return typeof error.code === 'string' && error.code !== '' ? `${error.message} (${error.code})` : error.message;
+  } catch {
+    return text;
+  }
 }

@@ -14,6 +14,13 @@ describe('maskedMessage', () => {
     expect(maskedMessage('the task-runner and disk-full are fine')).toBe('the task-runner and disk-full are fine');
   });
 
+  it("reads an OpenAI-shaped error body to its message and code, and keeps any other text as it is", () => {
+    expect(maskedMessage('{"error":{"message":"simulated 400","type":"invalid_request_error","param":null,"code":null}}')).toBe('simulated 400');
+    expect(maskedMessage('{"error":{"message":"Incorrect API key provided: sk-abcdefgh123.","code":"invalid_api_key"}}')).toBe('Incorrect API key provided: [redacted]. (invalid_api_key)');
+    expect(maskedMessage('{"detail":"not the shape"}')).toBe('{"detail":"not the shape"}');
+    expect(maskedMessage('{not json')).toBe('{not json');
+  });
+
   it('cuts a long message to the limit, marked, and keeps none of an empty one', () => {
     const long = maskedMessage('x'.repeat(5000));
     expect(long).toHaveLength(MAX_ERROR_MESSAGE);
