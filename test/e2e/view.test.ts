@@ -71,6 +71,115 @@ async function rowAdded(page: Page, model: string): Promise<{ readonly at: Promi
   return { at: page.evaluate((slot) => window[slot] as Promise<number>, key) };
 }
 
+/** A row the open table added: its operation id, its conversation (the cell's title holds the whole id), when. */
+interface AddedRow {
+  readonly id: number;
+  readonly conversation: string | null;
+  readonly at: number;
+}
+
+/**
+ * Records every row the open table adds from now on, timed as {@link rowAdded} times one (the
+ * page's own Date.now() in a MutationObserver). `read` gives what it recorded so far; `rowsOf`
+ * waits until it has recorded `count` rows of `conversation`.
+ */
+async function watchRows(page: Page): Promise<{ read(): Promise<AddedRow[]>; rowsOf(conversation: string, count: number): Promise<void> }> {
+  const key = `addedRows${Math.random().toString(36).slice(2)}`;
+  await page.evaluate((slot) => {
+    const seen: AddedRow[] = (window[slot] = []);
+    new MutationObserver((mutations: { addedNodes: { dataset?: Record<string, string>; cells?: { querySelector(s: string): { title: string } | null }[] }[] }[]) => {
+      const at = Date.now();
+      for (const m of mutations) {
+        for (const row of m.addedNodes) {
+          if (row.dataset?.['id'] === undefined) continue;
+          seen.push({ id: Number(row.dataset['id']), conversation: row.cells?.[9]?.querySelector('a')?.title ?? null, at });
+        }
+      }
+    }).observe(document.querySelector('table.requests tbody'), { childList: true });
+  }, key);
+  return {
+    read: () => page.evaluate((slot) => window[slot] as AddedRow[], key),
+    rowsOf: async (conversation, count) => {
+      await page.waitForFunction(([slot, wanted, n]) => (window[slot] as AddedRow[]).filter((r) => r.conversation === wanted).length >= n, [key, conversation, count] as const);
+    },
+  };
+}
+
+/** One operation as `GET /modeltap/api/operations` lists it: the fields these tests read. */
+interface StoredOperation {
+  readonly id: number;
+  readonly arrivalMs: number;
+  readonly endMs: number;
+  readonly route: string | null;
+  readonly status: number | null;
+  readonly errorType: string | null;
+  readonly requestModel: string | null;
+  readonly conversationId: string | null;
+  readonly responseId: string | null;
+  readonly traceId: string | null;
+  readonly turnId: string | null;
+}
+
+/** The main proxy's stored operations for `query`, newest first. */
+async function operations(query: string): Promise<{ operations: StoredOperation[]; next: number | null }> {
+  const res = await fetch(`${proxy.url}/modeltap/api/operations?${query}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as { operations: StoredOperation[]; next: number | null };
+}
+
+/** The Requests page's filter inputs (it also has `replica`, shown only for a fleet of replicas). */
+const FILTER_INPUTS = ['model', 'route', 'status', 'error', 'conversation', 'since', 'until', 'q'] as const;
+type FilterValues = Partial<Record<(typeof FILTER_INPUTS)[number], string | number>>;
+
+/** A row of the Requests table as the page shows it. */
+interface ListedRow {
+  readonly id: number;
+  readonly route: string;
+  readonly status: string;
+  readonly failed: boolean;
+  readonly conversation: string | null;
+}
+
+/**
+ * Fills the open Requests page's filter form with `values` and empties its other inputs (`since` and
+ * `until` are epoch ms, typed as the page's local time into their `datetime-local` inputs), submits
+ * it, and resolves once the hash carries exactly these filters and the list they select has loaded:
+ * its rows, its note, and the hash's filters (the times as the epoch ms the page filters by).
+ */
+async function filterBy(page: Page, values: FilterValues): Promise<{ rows: ListedRow[]; note: string; query: Record<string, string> }> {
+  for (const name of FILTER_INPUTS) {
+    const value = values[name];
+    // A time as the page's clock reads it (its time zone), to the second the input keeps.
+    const text = value === undefined ? '' : name === 'since' || name === 'until' ? await page.evaluate((t) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 19), Number(value)) : String(value);
+    await page.fill(`form.filters input[name="${name}"]`, text);
+  }
+  // The page swaps in a new list on hashchange, a task after the hash is set: until then the old
+  // list is still there, so the wait below tells the two apart.
+  await page.evaluate(() => (window.listBefore = document.querySelector('table.requests')));
+  await page.click('form.filters button[type="submit"]');
+  const texts = Object.entries(values).map(([name, value]) => [name, name === 'since' || name === 'until' ? null : String(value)] as const);
+  await page.waitForFunction((wanted) => {
+    const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
+    return [...query.keys()].length === wanted.length && wanted.every(([name, text]) => query.has(name) && (text === null || query.get(name) === text));
+  }, texts);
+  // Loaded: the first page of rows is appended at once, or the note says none matches.
+  await page.waitForFunction(() => {
+    const table = document.querySelector('table.requests');
+    return table !== null && table !== window.listBefore && (table.tBodies[0].rows.length > 0 || document.querySelector('#page p.note')?.textContent !== '');
+  });
+  return page.evaluate(() => ({
+    rows: [...document.querySelectorAll('table.requests tbody tr')].map((r: any) => ({
+      id: Number(r.dataset.id),
+      route: r.cells[2].textContent as string,
+      status: r.cells[4].textContent as string,
+      failed: r.cells[4].classList.contains('bad') as boolean,
+      conversation: (r.cells[9].querySelector('a')?.title ?? null) as string | null,
+    })),
+    note: document.querySelector('#page p.note').textContent as string,
+    query: Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] ?? '')),
+  }));
+}
+
 /** The first match of `pattern` in what `cli` printed on stderr, waiting for it to be printed. */
 async function stderrLine(cli: RunningCli, pattern: RegExp): Promise<RegExpExecArray> {
   for (;;) {
@@ -119,7 +228,10 @@ describe('the live view', () => {
     await page.close();
   });
 
-  it("groups Codex's turns under its session id on the Conversations page", async () => {
+  it("shows each of Codex's requests in the open Requests page within 1 s, and groups its turns under its session id on the Conversations page", async () => {
+    const { page: requests, errors: requestErrors } = await openView('/#/requests');
+    await requests.evaluate(() => (window.loadedOnce = true));
+    const added = await watchRows(requests);
     const before = await (await fetch(`${sim.url}/__sim/log`)).json() as unknown[];
     const run = await runCodex(readmeConfig(`${proxy.url}/v1`, false));
     expect(run.code, run.stderr).toBe(0);
@@ -127,19 +239,36 @@ describe('the live view', () => {
     const sessions = new Set(log.map((e) => e.headers['session-id']).filter((s): s is string => s !== undefined));
     expect(sessions.size).toBe(1);
     const session = [...sessions][0] as string;
+    const modelCalls = log.filter((e) => e.headers['session-id'] === session).length;
+    expect(modelCalls).toBeGreaterThan(0);
+
+    // Each of them is a row the open page added, no more, and each within 1 s of the moment the
+    // proxy finished it: the store's endMs and the page's Date.now(), one machine's clock.
+    await added.rowsOf(session, modelCalls);
+    const codexRows = (await added.read()).filter((r) => r.conversation === session);
+    const stored = await operations(`conversation=${encodeURIComponent(session)}`);
+    expect(stored.operations.length).toBe(modelCalls);
+    expect(codexRows.map((r) => r.id).sort((a, b) => a - b)).toEqual(stored.operations.map((op) => op.id).sort((a, b) => a - b));
+    for (const op of stored.operations) {
+      const shown = codexRows.find((r) => r.id === op.id) as AddedRow;
+      expect(shown.at - op.endMs, `operation ${op.id}`).toBeLessThan(1000);
+    }
+    expect(await requests.evaluate(() => window.loadedOnce === true)).toBe(true);
+    expect(requestErrors).toEqual([]);
+    await requests.close();
+
     const { page, errors } = await openView('/#/conversations');
     const row = page.locator(`tr[data-conversation="${session}"]`);
     await row.waitFor();
     await row.click();
     const turns = page.locator('table.turns tbody tr');
     await turns.first().waitFor();
-    const modelCalls = log.filter((e) => e.headers['session-id'] === session).length;
     expect(await turns.count()).toBe(modelCalls);
     expect(await page.locator('h1 code').innerText()).toBe(session);
     await page.screenshot({ path: artifactPath('view-conversation.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
-  });
+    }, 60_000);
 
   it('narrows the list by its filters and draws the Overview charts with points', async () => {
     for (const model of ['gpt-4.1-mini', 'gpt-5.1', 'gpt-4.1-mini']) await openai().responses.create({ model, input: 'filter me' });
@@ -173,6 +302,86 @@ describe('the live view', () => {
     }
     expect(await page.locator('.chart canvas').count()).toBe(6);
     await page.screenshot({ path: artifactPath('view-overview.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('narrows the list by route, status, error type, conversation, time range and a search on ids', async () => {
+    // A known mix, each request under a model of its own so that its row can be awaited.
+    const tag = Math.random().toString(36).slice(2, 8);
+    const model = { responses: `mix-responses-${tag}`, chat: `mix-chat-${tag}`, failing: `mix-failing-${tag}`, conversation: `mix-conversation-${tag}` };
+    const session = `view-e2e-session-${tag}`;
+    const { page, errors } = await openView('/#/requests');
+    const arrived = await Promise.all(Object.values(model).map((m) => rowAdded(page, m)));
+    const sent = Date.now();
+    const response = await openai().responses.create({ model: model.responses, input: 'mix' });
+    await openai().chat.completions.create({ model: model.chat, messages: [{ role: 'user', content: 'mix' }] });
+    const failing = await fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-fault': 'status:400' }, body: JSON.stringify({ model: model.failing, input: 'mix' }) });
+    expect(failing.status).toBe(400);
+    await failing.text();
+    await openai().responses.create({ model: model.conversation, input: 'mix' }, { headers: { 'session-id': session } });
+    const done = Date.now();
+    for (const a of arrived) await a.at;
+    const all = await page.locator('table.requests tbody tr').count();
+
+    // What each filter must list, decided here from everything stored (the page lists it all: fewer
+    // than its first 100 rows), newest first as the page lists it.
+    const stored = await operations('limit=500');
+    expect(stored.next).toBeNull();
+    expect(stored.operations.length).toBe(all);
+    const mixOf = (m: string): StoredOperation => {
+      const found = stored.operations.filter((op) => op.requestModel === m);
+      expect(found, m).toHaveLength(1);
+      return found[0] as StoredOperation;
+    };
+    const mix = { responses: mixOf(model.responses), chat: mixOf(model.chat), failing: mixOf(model.failing), conversation: mixOf(model.conversation) };
+    const mixIds = new Set(Object.values(mix).map((op) => op.id));
+    expect(mix.responses.responseId).toBe(response.id);
+    expect(mix.chat.route).not.toBe(mix.responses.route);
+    expect(mix.failing.status).toBe(400);
+    expect(mix.failing.errorType).not.toBeNull();
+    expect(mix.conversation.conversationId).toBe(session);
+    /** Filters the page with `values`: it lists exactly the stored operations `keep` passes, of the mix exactly `fromMix`, fewer than all. */
+    const listed = async (values: FilterValues, keep: (op: StoredOperation) => boolean, fromMix: readonly StoredOperation[]): Promise<ListedRow[]> => {
+      const { rows } = await filterBy(page, values);
+      const label = JSON.stringify(values);
+      expect(rows.map((r) => r.id), label).toEqual(stored.operations.filter(keep).map((op) => op.id));
+      expect(rows.filter((r) => mixIds.has(r.id)).map((r) => r.id), label).toEqual(fromMix.map((op) => op.id));
+      expect(rows.length, label).toBeLessThan(all);
+      return rows;
+    };
+
+    const chatRoute = mix.chat.route as string;
+    for (const row of await listed({ route: chatRoute }, (op) => op.route === chatRoute, [mix.chat])) expect(row.route).toBe(chatRoute);
+    for (const row of await listed({ status: 400 }, (op) => op.status === 400, [mix.failing])) expect(row.status).toMatch(/^400\b/);
+    const errorType = mix.failing.errorType as string;
+    for (const row of await listed({ error: errorType }, (op) => op.errorType === errorType, [mix.failing])) expect(row.status).toContain(errorType);
+    for (const row of await listed({ error: 'any' }, (op) => op.errorType !== null, [mix.failing])) expect(row.failed).toBe(true);
+    for (const row of await listed({ conversation: session }, (op) => op.conversationId === session, [mix.conversation])) expect(row.conversation).toBe(session);
+    // A search on ids: the response id finds its request, the conversation id the one in it.
+    await listed({ q: response.id }, (op) => op.responseId === response.id, [mix.responses]);
+    await listed({ q: session }, (op) => [op.responseId, op.traceId, op.conversationId, op.turnId].includes(session), [mix.conversation]);
+
+    // A time range that ends before the mix was sent lists none of it (the input keeps whole
+    // seconds: the page filters by the time the hash carries, at most `sent`).
+    const early = await filterBy(page, { until: sent });
+    const until = Number(early.query['until']);
+    expect(until).toBeLessThanOrEqual(sent);
+    expect(until).toBeGreaterThan(sent - 1000);
+    expect(early.rows.map((r) => r.id)).toEqual(stored.operations.filter((op) => op.arrivalMs < until).map((op) => op.id));
+    expect(early.rows.filter((r) => mixIds.has(r.id))).toEqual([]);
+    expect(early.rows.length).toBeLessThan(all);
+    if (early.rows.length === 0) expect(early.note).toBe('No request matches these filters.');
+    // So does one that begins after it: nothing arrived since.
+    const late = await filterBy(page, { since: done + 1000 });
+    expect(Number(late.query['since'])).toBeGreaterThanOrEqual(done);
+    expect(late.rows).toEqual([]);
+    expect(late.note).toBe('No request matches these filters.');
+    // One from just before the mix to past it lists all of it, and only what arrived in it.
+    const around = await filterBy(page, { since: sent, until: done + 1000 });
+    const [since, to] = [Number(around.query['since']), Number(around.query['until'])];
+    expect(around.rows.map((r) => r.id)).toEqual(stored.operations.filter((op) => op.arrivalMs >= since && op.arrivalMs < to).map((op) => op.id));
+    expect(around.rows.filter((r) => mixIds.has(r.id)).map((r) => r.id).sort((a, b) => a - b)).toEqual([...mixIds].sort((a, b) => a - b));
     expect(errors).toEqual([]);
     await page.close();
   });
