@@ -386,6 +386,38 @@ describe('the live view', () => {
     await page.close();
   });
 
+  it('a retried request: a lane per attempt with each retry marked; a failed one: what its error said and the upstream request id', async () => {
+    const { page, errors } = await openView();
+    const retried = await rowAdded(page, 'retried-model');
+    // The simulator answers the first two requests carrying this header value 503, then streams.
+    const answer = await fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-fault': 'status:503;times=2' }, body: JSON.stringify({ model: 'retried-model', input: 'x', stream: true }) });
+    expect(answer.status).toBe(200);
+    await answer.text();
+    await retried.at;
+    await page.locator('table.requests tbody tr', { hasText: 'retried-model' }).first().click();
+    const waterfall = page.locator('section.waterfall');
+    await waterfall.waitFor();
+    expect(await waterfall.getAttribute('data-attempts')).toBe('3');
+    expect(await page.locator('.attempt-lane .lane-name').allInnerTexts()).toEqual(['attempt 1: HTTP 503', 'attempt 2: HTTP 503', 'attempt 3: HTTP 200']);
+    expect(await page.locator('.retry-mark').count()).toBe(2);
+    expect(await page.locator('.mark.retry').innerText()).toBe('2 retries before this answer');
+    expect(await page.locator('table.attempts tbody tr td:nth-child(4)').allInnerTexts()).toEqual(['HTTP 503', 'HTTP 503', 'HTTP 200']);
+    await page.screenshot({ path: artifactPath('view-retried.png'), fullPage: true });
+
+    await page.goto(`${proxy.url}/#/requests`);
+    const refused = await rowAdded(page, 'refused-model');
+    expect((await fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sim-fault': 'status:400' }, body: JSON.stringify({ model: 'refused-model', input: 'x' }) })).status).toBe(400);
+    await refused.at;
+    await page.locator('table.requests tbody tr', { hasText: 'refused-model' }).first().click();
+    const error = page.locator('section.error-detail');
+    await error.waitFor();
+    // The simulator's OpenAI-shaped body, read to its message; its x-request-id to quote upstream.
+    expect(await error.locator('dl').innerText()).toMatch(/Type\s+400\s+Message\s+simulated 400\s+Upstream request id\s+req_sim/);
+    expect(await error.locator('table.attempts tbody tr').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('beyond loopback a browser trades ?key= for an HttpOnly cookie that opens the view and its API only', async () => {
     const keyed = await started.cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--store', 'memory', '--access-key', 'view-key-1']);
     expect((await fetch(`${keyed.url}/`)).status).toBe(401);
