@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   let session = randomUUID();
   for (let i = 0; Date.now() < deadline; i++) {
     if (i % 4 === 0) session = randomUUID();
-    const fault = i % 13 === 5 ? { 'x-sim-fault': 'status:500;times=1', 'x-sim-key': `k${i}` } : i % 29 === 7 ? { 'x-sim-fault': 'reset:6' } : {};
+    const fault = i % 13 === 5 ? { 'x-sim-fault': `status:500;times=1;key=${i}` } : i % 29 === 7 ? { 'x-sim-fault': 'reset:6' } : {};
     const openai = new OpenAI({
       baseURL: `${proxy}/v1`,
       apiKey: 'sk-screenshot',
@@ -65,7 +65,11 @@ async function main(): Promise<void> {
     await page.goto(`${proxy}/#/requests`);
     await page.locator('table.requests tbody tr').first().waitFor();
     await page.screenshot({ path: `${out}requests.png` });
-    await page.locator('table.requests tbody tr', { hasText: 'gpt-5.1-codex' }).first().click();
+    // One request retried after a 500, if the run had one: its waterfall shows each attempt.
+    const { operations } = (await (await fetch(`${proxy}/modeltap/api/operations?limit=500`)).json()) as { operations: { id: number; retries: number; transport: string | null }[] };
+    const retried = operations.find((o) => o.retries > 0 && o.transport === 'http_sse');
+    if (retried !== undefined) await page.goto(`${proxy}/#/requests/${retried.id}`);
+    else await page.locator('table.requests tbody tr', { hasText: 'gpt-5.1-codex' }).first().click();
     await page.locator('section.waterfall').waitFor();
     await page.screenshot({ path: `${out}request.png` });
     await page.goto(`${proxy}/#/conversations`);

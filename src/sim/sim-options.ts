@@ -46,7 +46,8 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
  * - `malformed:<k>` sends a broken SSE frame after k events, then completes;
  * - `slow-head:<ms>` delays the head.
  * With `times=n` the fault applies to the first n requests that carry the same header value, so
- * that a retry can succeed; with `every=n`, to every n-th of them (a steady error rate).
+ * that a retry can succeed; with `every=n`, to every n-th of them (a steady error rate); `key=<any>`
+ * only tells header values apart, so that each gets its own count.
  */
 export type SimFault =
   | { readonly kind: 'status'; readonly status: number }
@@ -64,6 +65,7 @@ export function parseSimFault(value: string): { fault: SimFault; times: number; 
     const [k, v] = param.split('=');
     if (k === 'times' && v !== undefined && /^\d+$/.test(v)) times = Number(v);
     else if (k === 'every' && v !== undefined && /^[1-9]\d*$/.test(v)) every = Number(v);
+    else if (k === 'key' && v !== undefined) continue;
     else return undefined;
   }
   const [kind, arg = '0'] = spec.split(':');
