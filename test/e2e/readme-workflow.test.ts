@@ -117,6 +117,10 @@ async function runWorkflow(work: string, tarball: string): Promise<{ steps: Step
     GITHUB_PATH: githubPath,
     GITHUB_STEP_SUMMARY: stepSummary,
     npm_config_prefer_offline: 'true',
+    // A registry fetch that stalls is retried after 30 s instead of npm's 5 minutes (seen here
+    // once: two installs in a row past the step's 120 s, then 10 s with a cold cache).
+    npm_config_fetch_timeout: '30000',
+    npm_config_fetch_retries: '3',
     MODELTAP_UPSTREAM: 'sim',
   };
   const steps: StepResult[] = [];
