@@ -92,6 +92,7 @@ export const PG_MIGRATIONS: readonly (readonly string[])[] = [
     'ALTER TABLE operations ADD COLUMN error_message TEXT',
     'ALTER TABLE operations ADD COLUMN upstream_request_id TEXT',
     'ALTER TABLE operations ADD COLUMN attempts TEXT',
+    'CREATE INDEX operations_parent_thread ON operations (parent_thread_id, id) WHERE parent_thread_id IS NOT NULL',
   ],
 ];
 

@@ -199,6 +199,7 @@ export class PgStore implements StoreQueries {
     if (filter.error === 'any') add('error_type IS NOT NULL');
     else if (filter.error !== undefined) add('error_type = ?', filter.error);
     if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
+    if (filter.parentThread !== undefined) add('parent_thread_id = ?', filter.parentThread);
     if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
     if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
     if (filter.replica !== undefined) add('replica = ?', filter.replica);

@@ -50,6 +50,7 @@ function filterOf(query: URLSearchParams): OperationFilter {
   set('status', integer(query, 'status'));
   set('error', query.get('error'));
   set('conversation', query.get('conversation'));
+  set('parentThread', query.get('parent_thread'));
   set('since', time(query, 'since'));
   set('until', time(query, 'until'));
   set('search', query.get('q'));
@@ -60,7 +61,7 @@ function filterOf(query: URLSearchParams): OperationFilter {
 /**
  * The store's JSON API under `/modeltap/api/` (`path` is what follows it, `query` the query string):
  * `operations` (filters `model`, `route`, `status`, `error` (a type or `any`), `conversation`,
- * `since`, `until`, `q` (an id), `replica`; pages by `before` and `limit`, newest first, or from `after`, oldest first), `operations/ID` (with its events),
+ * `parent_thread` (the sub-agents a thread spawned), `since`, `until`, `q` (an id), `replica`; pages by `before` and `limit`, newest first, or from `after`, oldest first), `operations/ID` (with its events),
  * `conversations`, `conversations/ID` (its operations, newest first), `stats` (`since`, `until`,
  * `bucket_ms`: per bucket and model, requests, errors, latency percentiles, tokens) and `store`.
  */

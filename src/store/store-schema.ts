@@ -104,5 +104,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     'ALTER TABLE operations ADD COLUMN error_message TEXT',
     'ALTER TABLE operations ADD COLUMN upstream_request_id TEXT',
     'ALTER TABLE operations ADD COLUMN attempts TEXT',
+    // A conversation lists the sub-agents it spawned by their parent thread.
+    'CREATE INDEX operations_parent_thread ON operations (parent_thread_id, id) WHERE parent_thread_id IS NOT NULL',
   ],
 ];

@@ -46,6 +46,8 @@ export interface OperationFilter {
   /** An error type, or `any` for every failed request. */
   readonly error?: string;
   readonly conversation?: string;
+  /** Operations of sub-agents spawned by this thread (their turn metadata's `parent_thread_id`). */
+  readonly parentThread?: string;
   /** Arrival at or after / before, epoch ms. */
   readonly since?: number;
   readonly until?: number;
@@ -271,6 +273,7 @@ export class Store {
     if (filter.error === 'any') add('error_type IS NOT NULL');
     else if (filter.error !== undefined) add('error_type = ?', filter.error);
     if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
+    if (filter.parentThread !== undefined) add('parent_thread_id = ?', filter.parentThread);
     if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
     if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
     if (filter.replica !== undefined) add('replica = ?', filter.replica);

@@ -418,6 +418,35 @@ describe('the live view', () => {
     await page.close();
   });
 
+  it('links a Codex session to the sub-agents it spawned, and each sub-agent to its parent', async () => {
+    const root = `task-root-${Date.now()}`;
+    const sub = `task-sub-${Date.now()}`;
+    const { page, errors } = await openView();
+    const rootRow = await rowAdded(page, 'root-model');
+    const subRow = await rowAdded(page, 'subagent-model');
+    const send = (model: string, headers: Record<string, string>) =>
+      fetch(`${proxy.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, input: 'x' }) }).then((r) => r.text());
+    await send('root-model', { 'session-id': root, 'thread-id': root, 'x-codex-turn-metadata': JSON.stringify({ request_kind: 'turn', turn_id: 't-root' }) });
+    // As Codex sends a spawned sub-agent's turn: its own session and thread, its parent in the metadata.
+    await send('subagent-model', { 'session-id': sub, 'thread-id': sub, 'x-codex-turn-metadata': JSON.stringify({ request_kind: 'subagent_turn', turn_id: 't-sub', parent_thread_id: root }) });
+    await rootRow.at;
+    await subRow.at;
+    await page.goto(`${proxy.url}/#/conversations/${encodeURIComponent(root)}`);
+    const spawned = page.locator('p.subagents a');
+    await spawned.first().waitFor();
+    expect(await spawned.allInnerTexts()).toEqual([sub]);
+    expect(await page.locator('p.spawned-by').count()).toBe(0);
+    await spawned.first().click();
+    await page.locator('p.spawned-by a').waitFor();
+    expect(await page.locator('h1 code').innerText()).toBe(sub);
+    expect(await page.locator('p.spawned-by a').innerText()).toBe(root);
+    await page.locator('table.turns tbody tr').first().click();
+    await page.locator('a.parent-thread').waitFor();
+    expect(await page.locator('a.parent-thread').getAttribute('href')).toBe(`#/conversations/${encodeURIComponent(root)}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('beyond loopback a browser trades ?key= for an HttpOnly cookie that opens the view and its API only', async () => {
     const keyed = await started.cli(['serve', '--port', '0', '--upstream', `${sim.url}/v1`, '--store', 'memory', '--access-key', 'view-key-1']);
     expect((await fetch(`${keyed.url}/`)).status).toBe(401);

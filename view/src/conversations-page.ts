@@ -73,6 +73,11 @@ function conversationPage(root: HTMLElement, ctx: PageContext): Page {
       before = page.next;
     }
     operations.reverse();
+    // A Codex task with sub-agents is several sessions: the one that spawned this, and those it spawned.
+    const spawned = await api<{ operations: Operation[] }>('operations', { parent_thread: id, limit: 500 });
+    const subagents = [...new Set(spawned.operations.map((o) => o.conversationId).filter((c): c is string => c !== null && c !== id))];
+    const parent = operations.find((o) => o.parentThreadId !== null)?.parentThreadId ?? null;
+    const link = (c: string): HTMLElement => h('a', { href: `#/conversations/${encodeURIComponent(c)}` }, c);
     const sum = (f: (o: Operation) => number | null): number => operations.reduce((a, o) => a + (f(o) ?? 0), 0);
     const errors = operations.filter((o) => o.errorType !== null).length;
     const unpriced = operations.filter((o) => o.inputTokens !== null && o.costPicos === null).length;
@@ -82,6 +87,8 @@ function conversationPage(root: HTMLElement, ctx: PageContext): Page {
       root,
       h('p', {}, h('a', { href: '#/conversations' }, '← Conversations')),
       h('h1', {}, 'Conversation ', h('code', {}, id)),
+      parent === null ? null : h('p', { class: 'spawned-by' }, 'A sub-agent, spawned by ', link(parent)),
+      subagents.length === 0 ? null : h('p', { class: 'subagents' }, `Sub-agents it spawned (${subagents.length}): `, ...subagents.flatMap((c, i) => (i === 0 ? [link(c)] : [', ', link(c)]))),
       h(
         'div',
         { class: 'totals' },

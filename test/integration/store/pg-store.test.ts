@@ -70,7 +70,7 @@ describe('the PostgreSQL store', () => {
       expect(store.open).toBe(true);
       expect(await query(db.url, 'SELECT version FROM modeltap_schema')).toEqual([{ version: PG_SCHEMA_VERSION }]);
       const indexes = (await query<{ indexname: string }>(db.url, "SELECT indexname FROM pg_indexes WHERE tablename = 'operations' ORDER BY indexname")).map((r) => r.indexname);
-      expect(indexes).toEqual(['operations_arrival', 'operations_conversation', 'operations_model', 'operations_pkey', 'operations_replica', 'operations_response', 'operations_response_model', 'operations_status', 'operations_trace', 'operations_turn']);
+      expect(indexes).toEqual(['operations_arrival', 'operations_conversation', 'operations_model', 'operations_parent_thread', 'operations_pkey', 'operations_replica', 'operations_response', 'operations_response_model', 'operations_status', 'operations_trace', 'operations_turn']);
     } finally {
       await db.close();
     }
@@ -175,6 +175,7 @@ describe('the PostgreSQL store', () => {
         row({ requestModel: 'c', conversationId: null, ttfcMs: null }),
         row({ kind: 'other', route: null, transport: null, requestModel: null, responseModel: null, stream: null, inputTokens: null, events: [], eventCount: 0 }),
         row({ requestModel: 'mini', responseModel: 'a', conversationId: 'conv-3', totalTokens: 5 }),
+        row({ conversationId: 'sub-1', threadId: 'sub-1', parentThreadId: 'conv-1', errorType: '400', errorMessage: 'bad', upstreamRequestId: 'req_1', attempts: [] }),
       ];
       sqlite.write(rows);
       pg.enqueue(rows);
@@ -198,6 +199,8 @@ describe('the PostgreSQL store', () => {
         ['operations', `since=${t}`],
         ['operations', `until=${t}`],
         ['operations', 'replica=r1'],
+        ['operations', 'parent_thread=conv-1'],
+        ['operations/8', ''],
         ['operations', 'route=%2Fv1%2Fresponses'],
         ['operations/1', ''],
         ['operations/6', ''],
@@ -212,7 +215,7 @@ describe('the PostgreSQL store', () => {
       ];
       for (const [path, q] of queries) expect([path, q, await storeApi(pg, path, q)]).toEqual([path, q, await storeApi(sqlite, path, q)]);
       const info = (await storeApi(pg, 'store', '')).body as Record<string, unknown>;
-      expect(info).toMatchObject({ location: db.url, open: true, fault: null, written: 7, dropped: 0, newestId: 7 });
+      expect(info).toMatchObject({ location: db.url, open: true, fault: null, written: 8, dropped: 0, newestId: 8 });
       expect(info['sizeBytes']).toBeGreaterThan(0);
     } finally {
       sqlite.close();

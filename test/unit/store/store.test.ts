@@ -181,6 +181,9 @@ describe('the store', () => {
     expect(detailed).toMatchObject({ attempts, threadId: 'thread-1', parentThreadId: 'thread-0', errorMessage: 'timed out', upstreamRequestId: 'req_1' });
     expect(store.getOperation(detailed?.id ?? 0)?.attempts).toEqual(attempts);
     expect(none?.attempts).toEqual([]);
+    // A thread's sub-agents, by their parent thread.
+    expect(store.listOperations({ parentThread: 'thread-0' }).operations.map((o) => o.id)).toEqual([detailed?.id]);
+    expect(store.listOperations({ parentThread: 'thread-1' }).operations).toEqual([]);
   });
 
   it('migrates a database of the first version forward, keeping its rows and listing its conversations', () => {
