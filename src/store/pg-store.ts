@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { conversationPage } from './conversation-page.js';
+import { operationWhere } from './operation-where.js';
 import type { EventRow, OperationRow } from './operation-row.js';
 import { PG_CHANNEL, writeBatch } from './pg-batch.js';
 import { isStatementError, isTimeout, messageOf } from './pg-errors.js';
@@ -185,33 +186,16 @@ export class PgStore implements StoreQueries {
 
   /** As the SQLite store's `listOperations`: newest first by `before`, or oldest first from `after`. */
   async listOperations(filter: OperationFilter = {}): Promise<{ readonly operations: StoredOperation[]; readonly next: number | null }> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    const add = (clause: string, ...values: (string | number)[]): void => {
-      let at = params.length;
-      where.push(clause.replace(/\?/g, () => `$${++at}`));
-      params.push(...values);
-    };
-    if (filter.before !== undefined) add('id < ?', filter.before);
-    if (filter.after !== undefined) add('id > ?', filter.after);
-    if (filter.route !== undefined) add('route = ?', filter.route);
-    if (filter.status !== undefined) add('status = ?', filter.status);
-    if (filter.error === 'any') add('error_type IS NOT NULL');
-    else if (filter.error !== undefined) add('error_type = ?', filter.error);
-    if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
-    if (filter.parentThread !== undefined) add('parent_thread_id = ?', filter.parentThread);
-    if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
-    if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
-    if (filter.replica !== undefined) add('replica = ?', filter.replica);
-    if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
-    if (filter.model !== undefined) add('(request_model = ? OR response_model = ?)', filter.model, filter.model);
-    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
-    const order = filter.after === undefined ? 'DESC' : 'ASC';
+    const { clauses, values, limit, order } = operationWhere(filter);
+    if (filter.model !== undefined) {
+      clauses.push('(request_model = ? OR response_model = ?)');
+      values.push(filter.model, filter.model);
+    }
+    // PostgreSQL numbers its placeholders.
+    let at = 0;
+    const where = clauses.join(' AND ').replace(/\?/g, () => `$${++at}`);
     const rows = (
-      await this.#pool.query<Record<string, unknown>>(
-        `SELECT id, ${COLUMNS.join(', ')} FROM operations${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT $${params.length + 1}`,
-        [...params, limit + 1],
-      )
+      await this.#pool.query<Record<string, unknown>>(`SELECT id, ${COLUMNS.join(', ')} FROM operations${where === '' ? '' : ` WHERE ${where}`} ORDER BY id ${order} LIMIT $${at + 1}`, [...values, limit + 1])
     ).rows;
     const operations = rows.slice(0, limit).map(storedOf);
     return { operations, next: rows.length > limit ? (operations.at(-1)?.id ?? null) : null };

@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { conversationPage } from './conversation-page.js';
+import { operationWhere } from './operation-where.js';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -260,26 +261,7 @@ export class Store {
   listOperations(filter: OperationFilter = {}): { readonly operations: StoredOperation[]; readonly next: number | null } {
     const db = this.#db;
     if (db === undefined) return { operations: [], next: null };
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    const add = (clause: string, ...values: (string | number)[]): void => {
-      where.push(clause);
-      params.push(...values);
-    };
-    if (filter.before !== undefined) add('id < ?', filter.before);
-    if (filter.after !== undefined) add('id > ?', filter.after);
-    if (filter.route !== undefined) add('route = ?', filter.route);
-    if (filter.status !== undefined) add('status = ?', filter.status);
-    if (filter.error === 'any') add('error_type IS NOT NULL');
-    else if (filter.error !== undefined) add('error_type = ?', filter.error);
-    if (filter.conversation !== undefined) add('conversation_id = ?', filter.conversation);
-    if (filter.parentThread !== undefined) add('parent_thread_id = ?', filter.parentThread);
-    if (filter.since !== undefined) add('arrival_ms >= ?', filter.since);
-    if (filter.until !== undefined) add('arrival_ms < ?', filter.until);
-    if (filter.replica !== undefined) add('replica = ?', filter.replica);
-    if (filter.search !== undefined) add('(response_id = ? OR trace_id = ? OR conversation_id = ? OR turn_id = ?)', filter.search, filter.search, filter.search, filter.search);
-    const limit = Math.min(500, Math.max(1, Math.floor(filter.limit ?? 100)));
-    const order = filter.after === undefined ? 'DESC' : 'ASC';
+    const { clauses: where, values: params, limit, order } = operationWhere(filter);
     const page = (clauses: readonly string[], values: readonly (string | number)[]): Record<string, unknown>[] =>
       db.prepare(`SELECT id, ${COLUMNS.join(', ')} FROM operations${clauses.length > 0 ? ` WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ?`).all(...values, limit + 1) as Record<string, unknown>[];
     let rows: Record<string, unknown>[];
