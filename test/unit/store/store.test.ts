@@ -25,6 +25,17 @@ function tempDir(): string {
   return dir;
 }
 
+/** A database file at schema `version`, as that modeltap wrote it, holding one minimal model operation. */
+function databaseAt(version: number): string {
+  const path = join(tempDir(), `v${version}.db`);
+  const db = new DatabaseSync(path);
+  for (const migration of MIGRATIONS.slice(0, version)) for (const statement of migration) db.exec(statement);
+  db.exec(`PRAGMA user_version = ${version}`);
+  db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
+  db.close();
+  return path;
+}
+
 function open(path: string, options: ConstructorParameters<typeof Store>[1] = {}): Store {
   const store = new Store(path, options);
   stores.push(store);
@@ -149,13 +160,7 @@ describe('the store', () => {
   });
 
   it('migrates a database of version 4 forward to keep the replica: its rows read replica null, new rows filter by it', () => {
-    const path = join(tempDir(), 'v4.db');
-    const db = new DatabaseSync(path);
-    for (const migration of MIGRATIONS.slice(0, 4)) for (const statement of migration) db.exec(statement);
-    db.exec('PRAGMA user_version = 4');
-    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
-    db.close();
-    const store = open(path);
+    const store = open(databaseAt(4));
     expect(store.fault).toBeNull();
     store.write([row({ replica: 'r1' }), row({ replica: 'r2' })]);
     expect(store.listOperations().operations.map((o) => o.replica)).toEqual(['r2', 'r1', null]);
@@ -163,13 +168,7 @@ describe('the store', () => {
   });
 
   it('migrates a database of version 5 forward to keep attempts, thread ids and error details: old rows read none, new rows round-trip', () => {
-    const path = join(tempDir(), 'v5.db');
-    const db = new DatabaseSync(path);
-    for (const migration of MIGRATIONS.slice(0, 5)) for (const statement of migration) db.exec(statement);
-    db.exec('PRAGMA user_version = 5');
-    db.exec("INSERT INTO operations (kind, arrival_ms, end_ms, method, path, duration_ms) VALUES ('model', 1, 2, 'POST', '/v1/responses', 1)");
-    db.close();
-    const store = open(path);
+    const store = open(databaseAt(5));
     expect(store.fault).toBeNull();
     const attempts = [
       { attempt: 0, atMs: 0.5, ms: 12, status: 401, error: null, aborted: false, recovery: { atMs: 13, outcome: 'success' as const } },
