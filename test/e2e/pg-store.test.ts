@@ -123,10 +123,13 @@ describe('modeltap serve --store postgres://', () => {
     await page.locator('table.requests tbody tr').first().waitFor();
     expect(await page.locator('table.requests th.replica').isVisible()).toBe(false);
     // Served by the other two while the page is open: they arrive live, and the column appears.
-    expect((await post(r2, 'on-r2')).status).toBe(200);
-    expect((await post(r3, 'on-r3')).status).toBe(200);
     const rows = async (): Promise<string[][]> =>
       page.evaluate(() => [...document.querySelectorAll('table.requests tbody tr')].map((r: any) => [r.cells[1].textContent, r.cells[r.cells.length - 1].textContent]));
+    expect((await post(r2, 'on-r2')).status).toBe(200);
+    // Each replica writes its rows in its own time: r3's would take the lower id if it committed
+    // first, so r3 is sent to only once r2's row is on the page (the order asserted below).
+    await until(async () => (await rows()).length === 2, "r2's row on the page");
+    expect((await post(r3, 'on-r3')).status).toBe(200);
     await until(async () => (await rows()).length === 3, 'three rows on the page');
     expect(await rows()).toEqual([
       ['on-r3', 'r3'],
